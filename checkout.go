@@ -1,0 +1,194 @@
+package stablegate
+
+import (
+	"encoding/json"
+	"math/big"
+	"time"
+)
+
+// CheckoutStatus is the lifecycle state of a checkout.
+type CheckoutStatus string
+
+// Checkout states. A checkout is paid only when the full amount is
+// confirmed; anything unusual about the payment is in its Exception.
+const (
+	StatusOpen       CheckoutStatus = "open"       // waiting for a payment
+	StatusProcessing CheckoutStatus = "processing" // a matching transfer is in a block, not yet final
+	StatusPaid       CheckoutStatus = "paid"       // confirmed per the chain's policy
+	StatusExpired    CheckoutStatus = "expired"    // no payment before expires_at
+	StatusCanceled   CheckoutStatus = "canceled"   // canceled by the merchant while open
+)
+
+// Exception qualifies a checkout's payment, like BTCPay's additional status
+// and Coinbase Commerce's unresolved context.
+type Exception string
+
+// Payment exceptions.
+const (
+	ExceptionNone      Exception = ""
+	ExceptionUnderpaid Exception = "underpaid" // less than due was received; status is not paid
+	ExceptionOverpaid  Exception = "overpaid"  // more than due was received; status is paid
+	ExceptionPaidLate  Exception = "paid_late" // paid after expiry, inside the late window
+	ExceptionMultiple  Exception = "multiple"  // the reserved amount was paid more than once
+)
+
+// transitions is the checkout state machine: from each state, the states it
+// may move to. processing goes back to open (or expired) when its transfer
+// leaves the canonical chain; expired and canceled checkouts still accept a
+// payment inside the late window so that it is never lost.
+var transitions = map[CheckoutStatus][]CheckoutStatus{
+	StatusOpen:       {StatusProcessing, StatusPaid, StatusExpired, StatusCanceled},
+	StatusProcessing: {StatusPaid, StatusOpen, StatusExpired},
+	StatusExpired:    {StatusProcessing, StatusPaid},
+	StatusCanceled:   {StatusProcessing, StatusPaid},
+	StatusPaid:       {},
+}
+
+// CanTransition reports whether a checkout may move from one state to another.
+func CanTransition(from, to CheckoutStatus) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether s is a known state.
+func (s CheckoutStatus) Valid() bool {
+	_, ok := transitions[s]
+	return ok
+}
+
+// CheckoutStatuses lists every state, for validating filters.
+func CheckoutStatuses() []CheckoutStatus {
+	return []CheckoutStatus{StatusOpen, StatusProcessing, StatusPaid, StatusExpired, StatusCanceled}
+}
+
+// Checkout expiry bounds.
+const (
+	MinCheckoutExpiry     = 5 * time.Minute
+	MaxCheckoutExpiry     = 24 * time.Hour
+	DefaultCheckoutExpiry = 30 * time.Minute
+	MaxMetadataKeys       = 50
+)
+
+// PaymentMethod is a chain and a token on it, as the API names them
+// ("base", "USDC").
+type PaymentMethod struct {
+	Chain string `json:"chain"`
+	Token string `json:"token"`
+}
+
+// CheckoutMethod is an accepted payment method of a checkout. Address, Amount
+// and URI are set once the method is chosen and its fingerprinted amount
+// reserved; until then the customer cannot pay with it.
+type CheckoutMethod struct {
+	PaymentMethod
+	ChainName string   `json:"chain_name"`
+	Contract  string   `json:"contract"`
+	Decimals  uint8    `json:"decimals"`
+	Address   string   `json:"address,omitempty"`
+	Amount    *big.Int `json:"-"`
+	URI       string   `json:"payment_uri,omitempty"`
+	Reserved  int64    `json:"reserved,omitempty"`
+}
+
+// IsReserved reports whether the method has a fingerprinted amount.
+func (m *CheckoutMethod) IsReserved() bool { return m.Amount != nil }
+
+type checkoutMethodJSON struct {
+	CheckoutMethodAlias
+	Amount          string `json:"amount,omitempty"`
+	AmountBaseUnits string `json:"amount_base_units,omitempty"`
+}
+
+// CheckoutMethodAlias has CheckoutMethod's fields without its methods, for
+// JSON encoding.
+type CheckoutMethodAlias CheckoutMethod
+
+// MarshalJSON renders the amount both as a decimal string and in base units.
+func (m CheckoutMethod) MarshalJSON() ([]byte, error) {
+	out := checkoutMethodJSON{CheckoutMethodAlias: CheckoutMethodAlias(m)}
+	if m.Amount != nil {
+		out.Amount = FormatUnits(m.Amount, m.Decimals)
+		out.AmountBaseUnits = m.Amount.String()
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (m *CheckoutMethod) UnmarshalJSON(b []byte) error {
+	var in checkoutMethodJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*m = CheckoutMethod(in.CheckoutMethodAlias)
+	if in.AmountBaseUnits != "" {
+		v, ok := new(big.Int).SetString(in.AmountBaseUnits, 10)
+		if !ok {
+			return Errorf(EINTERNAL, "", "", "stored amount %q is not an integer", in.AmountBaseUnits)
+		}
+		m.Amount = v
+	}
+	return nil
+}
+
+// Checkout is one attempt of a customer to pay a merchant. Its JSON form is
+// the API object and the data of its events.
+type Checkout struct {
+	ID            string            `json:"id"`
+	Object        string            `json:"object"`
+	Livemode      bool              `json:"livemode"`
+	Status        CheckoutStatus    `json:"status"`
+	Exception     Exception         `json:"exception,omitempty"`
+	Price         string            `json:"price"`
+	PriceCents    int64             `json:"-"`
+	Currency      string            `json:"currency"`
+	Description   string            `json:"description,omitempty"`
+	OrderID       string            `json:"order_id,omitempty"`
+	Metadata      map[string]string `json:"metadata"`
+	SuccessURL    string            `json:"success_url,omitempty"`
+	CancelURL     string            `json:"cancel_url,omitempty"`
+	CustomerEmail string            `json:"customer_email,omitempty"`
+	Methods       []CheckoutMethod  `json:"payment_methods"`
+	Created       int64             `json:"created"`
+	ExpiresAt     int64             `json:"expires_at"`
+	LateUntil     int64             `json:"late_until"`
+	CanceledAt    int64             `json:"canceled_at,omitempty"`
+	ExpiredAt     int64             `json:"expired_at,omitempty"`
+	PaidAt        int64             `json:"paid_at,omitempty"`
+
+	MerchantID string `json:"-"`
+	// Version is the store's revision of the record; a change made from an
+	// older version is refused so concurrent writers never lose an update.
+	Version int64 `json:"-"`
+}
+
+// Method returns the checkout's accepted method for pm.
+func (c *Checkout) Method(pm PaymentMethod) (*CheckoutMethod, bool) {
+	for i := range c.Methods {
+		if c.Methods[i].Chain == pm.Chain && c.Methods[i].Token == pm.Token {
+			return &c.Methods[i], true
+		}
+	}
+	return nil, false
+}
+
+// Transition moves the checkout to state to at time now, or returns a
+// conflict error naming both states.
+func (c *Checkout) Transition(to CheckoutStatus, now time.Time) error {
+	if !CanTransition(c.Status, to) {
+		return Errorf(ECONFLICT, "checkout_status_invalid", "", "checkout is %s and cannot become %s", c.Status, to)
+	}
+	c.Status = to
+	switch to {
+	case StatusCanceled:
+		c.CanceledAt = now.Unix()
+	case StatusExpired:
+		c.ExpiredAt = now.Unix()
+	case StatusPaid:
+		c.PaidAt = now.Unix()
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package stablegate
+
+import (
+	"context"
+	"time"
+)
+
+// Fingerprint defaults: an offset of 1 to 999 steps of 0.00001 token, so
+// 50.00 becomes 50.00001 to 50.00999.
+const (
+	DefaultFingerprintDecimals = 5
+	DefaultFingerprintSteps    = 999
+	DefaultLateWindow          = 24 * time.Hour
+)
+
+// Merchant is an isolated workspace: its keys, wallets, checkouts and events
+// are invisible to every other merchant.
+type Merchant struct {
+	ID       string           `json:"id"`
+	Object   string           `json:"object"`
+	Name     string           `json:"name"`
+	Created  int64            `json:"created"`
+	Settings MerchantSettings `json:"settings"`
+	Disabled bool             `json:"disabled"`
+}
+
+// MerchantSettings are the knobs a merchant controls.
+type MerchantSettings struct {
+	// FingerprintDecimals is p: offsets are multiples of 10^-p token. Default 5.
+	FingerprintDecimals int `json:"fingerprint_decimals"`
+	// FingerprintSteps is K: offsets run from 1 to K steps. Default 999.
+	FingerprintSteps int `json:"fingerprint_steps"`
+	// LateWindowSeconds is how long after expiry a payment is still matched
+	// (as paid_late) and the amount stays reserved. Default 24 h.
+	LateWindowSeconds int64 `json:"late_window_seconds"`
+}
+
+// DefaultMerchantSettings returns the settings of a new merchant.
+func DefaultMerchantSettings() MerchantSettings {
+	return MerchantSettings{
+		FingerprintDecimals: DefaultFingerprintDecimals,
+		FingerprintSteps:    DefaultFingerprintSteps,
+		LateWindowSeconds:   int64(DefaultLateWindow / time.Second),
+	}
+}
+
+// Validate checks the settings. The offset must stay below ten cents
+// (K < 10^(p-1)) so a fingerprint never moves a price noticeably, and p is
+// at most 8 so it fits every supported token.
+func (s MerchantSettings) Validate() error {
+	if s.FingerprintDecimals < 3 || s.FingerprintDecimals > 8 {
+		return Errorf(EINVALID, "fingerprint_decimals_invalid", "settings.fingerprint_decimals", "fingerprint_decimals must be between 3 and 8")
+	}
+	maxSteps := 1
+	for i := 1; i < s.FingerprintDecimals; i++ {
+		maxSteps *= 10
+	}
+	maxSteps--
+	if s.FingerprintSteps < 1 || s.FingerprintSteps > maxSteps || s.FingerprintSteps > MaxFingerprintSteps {
+		return Errorf(EINVALID, "fingerprint_steps_invalid", "settings.fingerprint_steps",
+			"fingerprint_steps must be between 1 and %d for fingerprint_decimals %d", min(maxSteps, MaxFingerprintSteps), s.FingerprintDecimals)
+	}
+	if s.LateWindowSeconds < 0 || s.LateWindowSeconds > 7*24*3600 {
+		return Errorf(EINVALID, "late_window_invalid", "settings.late_window_seconds", "late_window_seconds must be between 0 and 604800")
+	}
+	return nil
+}
+
+// MaxFingerprintSteps bounds K so a full scan of one price's slots stays short.
+const MaxFingerprintSteps = 99_999
+
+// LateWindow returns the late-payment window as a duration.
+func (s MerchantSettings) LateWindow() time.Duration {
+	return time.Duration(s.LateWindowSeconds) * time.Second
+}
+
+// KeyKind tells a secret key from a publishable one.
+type KeyKind string
+
+// Key kinds.
+const (
+	KeySecret      KeyKind = "secret"
+	KeyPublishable KeyKind = "publishable"
+)
+
+// APIKey is a merchant's credential. Only the SHA-256 hash of the secret is
+// stored; the secret itself is shown once, at creation.
+type APIKey struct {
+	ID         string  `json:"id"`
+	Object     string  `json:"object"`
+	MerchantID string  `json:"merchant"`
+	Kind       KeyKind `json:"kind"`
+	Livemode   bool    `json:"livemode"`
+	Hash       string  `json:"-"`
+	Last4      string  `json:"last4"`
+	Created    int64   `json:"created"`
+	Revoked    int64   `json:"revoked,omitempty"`
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	MerchantID string
+	KeyID      string
+	Kind       KeyKind
+	Livemode   bool
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying the caller.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller carried by ctx.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// Wallet is a receiving address of a merchant on one chain. A merchant may
+// have several per chain; fingerprints fall over to the next one when a
+// price's slots are exhausted. An address on a chain belongs to at most one
+// merchant, so a transfer to it always has one owner.
+type Wallet struct {
+	ID         string `json:"id"`
+	Object     string `json:"object"`
+	Chain      string `json:"chain"`
+	Address    string `json:"address"`
+	Livemode   bool   `json:"livemode"`
+	Created    int64  `json:"created"`
+	MerchantID string `json:"-"`
+}

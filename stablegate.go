@@ -1,0 +1,57 @@
+// Package stablegate is the domain of Stablegate, a self-hosted, non-custodial
+// stablecoin payment gateway: merchants, keys, wallets, checkouts with
+// fingerprinted amounts, payments and events, their states and errors.
+//
+// It imports the standard library only. Adapters live in sub-packages named
+// after what they depend on: api (echo), store (Redis), chains (chain
+// registry and watchers), webhooks, web (hosted page) and checkout (the
+// checkout service that ties them together).
+package stablegate
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"time"
+)
+
+// Clock returns the current time. Services take one so tests move time
+// forward instead of sleeping. The default is time.Now.
+type Clock func() time.Time
+
+// Object id prefixes.
+const (
+	PrefixMerchant = "mer_"
+	PrefixKey      = "key_"
+	PrefixWallet   = "wal_"
+	PrefixCheckout = "co_"
+	PrefixPayment  = "pay_"
+	PrefixEvent    = "evt_"
+)
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns prefix followed by 26 lower-case base32 characters: 48 bits
+// of millisecond time then 80 random bits. Ids of one prefix therefore sort
+// lexicographically by creation time, which the store's indexes and cursor
+// pagination rely on.
+func NewID(prefix string, now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("stablegate: crypto/rand failed: " + err.Error())
+	}
+	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+// IDTimeBound returns the smallest id with the given prefix created at t or
+// later, for turning a created-time range into an id range.
+func IDTimeBound(prefix string, t time.Time) string {
+	var b [16]byte
+	ms := t.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	binary.BigEndian.PutUint64(b[:8], uint64(ms)<<16)
+	return prefix + idEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	sg "github.com/stablegate/stablegate"
+)
+
+// storedCheckout is the checkout record: the API form plus what the API
+// does not show.
+type storedCheckout struct {
+	*sg.Checkout
+	PriceCents int64 `json:"price_cents"`
+}
+
+func encodeCheckout(c *sg.Checkout) ([]byte, error) {
+	b, err := json.Marshal(storedCheckout{Checkout: c, PriceCents: c.PriceCents})
+	if err != nil {
+		return nil, fmt.Errorf("encode checkout: %w", err)
+	}
+	return b, nil
+}
+
+func decodeCheckout(merchantID string, version int64, b []byte) (*sg.Checkout, error) {
+	sc := storedCheckout{Checkout: &sg.Checkout{}}
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("decode checkout: %w", err)
+	}
+	sc.Checkout.PriceCents = sc.PriceCents
+	sc.Checkout.MerchantID = merchantID
+	sc.Checkout.Version = version
+	return sc.Checkout, nil
+}
+
+// ScheduleExpiry lists a checkout for the expiry sweeper. It is called before
+// CreateCheckout: an entry without a checkout is dropped by the sweeper,
+// while a checkout without an entry would never expire.
+func (s *Store) ScheduleExpiry(ctx context.Context, merchantID, checkoutID string, at time.Time) error {
+	err := s.rdb.ZAdd(ctx, s.keys.Expiries(), redis.Z{Score: float64(at.UnixMilli()), Member: merchantID + "/" + checkoutID}).Err()
+	if err != nil {
+		return fmt.Errorf("schedule expiry: %w", err)
+	}
+	return nil
+}
+
+// DueExpiries returns up to limit (merchant id, checkout id) pairs whose
+// expiry time is at or before now.
+func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([][2]string, error) {
+	ms, err := s.rdb.ZRangeByScore(ctx, s.keys.Expiries(), &redis.ZRangeBy{
+		Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("due expiries: %w", err)
+	}
+	out := make([][2]string, 0, len(ms))
+	for _, m := range ms {
+		mid, cid, ok := strings.Cut(m, "/")
+		if ok {
+			out = append(out, [2]string{mid, cid})
+		}
+	}
+	return out, nil
+}
+
+// DoneExpiry removes a checkout from the sweeper's schedule.
+func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) error {
+	if err := s.rdb.ZRem(ctx, s.keys.Expiries(), merchantID+"/"+checkoutID).Err(); err != nil {
+		return fmt.Errorf("unschedule expiry: %w", err)
+	}
+	return nil
+}
+
+// CreateCheckout stores a new checkout, its indexes and its creation event
+// atomically.
+func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Event) error {
+	b, err := encodeCheckout(c)
+	if err != nil {
+		return err
+	}
+	eb, err := json.Marshal(evt)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	hasOrder := "0"
+	if c.OrderID != "" {
+		hasOrder = "1"
+	}
+	k := s.keys
+	err = createCheckoutScript.Run(ctx, s.rdb, []string{
+		k.Checkout(c.MerchantID, c.ID),
+		k.CheckoutIndex(c.MerchantID, c.Livemode),
+		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(c.Status)),
+		k.CheckoutOrderIndex(c.MerchantID, c.Livemode, c.OrderID),
+		k.Events(c.MerchantID),
+		k.EventIndex(c.MerchantID, c.Livemode),
+	}, c.ID, b, hasOrder, evt.ID, eb).Err()
+	if scriptError(err, "EXISTS") {
+		return sg.Errorf(sg.ECONFLICT, "checkout_exists", "", "checkout %s exists", c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("create checkout: %w", err)
+	}
+	c.Version = 1
+	return nil
+}
+
+// Checkout returns a merchant's checkout; not_found for another merchant's.
+func (s *Store) Checkout(ctx context.Context, merchantID, id string) (*sg.Checkout, error) {
+	if !strings.HasPrefix(id, sg.PrefixCheckout) {
+		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+	}
+	vals, err := s.rdb.HMGet(ctx, s.keys.Checkout(merchantID, id), "v", "json").Result()
+	if err != nil {
+		return nil, fmt.Errorf("get checkout: %w", err)
+	}
+	return checkoutFromHash(merchantID, vals)
+}
+
+func checkoutFromHash(merchantID string, vals []any) (*sg.Checkout, error) {
+	vs, ok1 := vals[0].(string)
+	js, ok2 := vals[1].(string)
+	if !ok1 || !ok2 {
+		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+	}
+	var v int64
+	if _, err := fmt.Sscan(vs, &v); err != nil {
+		return nil, fmt.Errorf("decode checkout version: %w", err)
+	}
+	return decodeCheckout(merchantID, v, []byte(js))
+}
+
+// UpdateCheckout writes c if it is still at c.Version, moves it between
+// status indexes (from oldStatus) and records evt (may be nil) atomically.
+// A concurrent change makes it fail with a conflict the caller retries.
+func (s *Store) UpdateCheckout(ctx context.Context, c *sg.Checkout, oldStatus sg.CheckoutStatus, evt *sg.Event) error {
+	b, err := encodeCheckout(c)
+	if err != nil {
+		return err
+	}
+	evtID, eb := "", []byte(nil)
+	if evt != nil {
+		evtID = evt.ID
+		if eb, err = json.Marshal(evt); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+	}
+	k := s.keys
+	nv, err := updateCheckoutScript.Run(ctx, s.rdb, []string{
+		k.Checkout(c.MerchantID, c.ID),
+		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(oldStatus)),
+		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(c.Status)),
+		k.Events(c.MerchantID),
+		k.EventIndex(c.MerchantID, c.Livemode),
+	}, c.Version, b, c.ID, evtID, eb).Int64()
+	switch {
+	case scriptError(err, "NOTFOUND"):
+		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+	case scriptError(err, "VERSION"):
+		return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
+	case err != nil:
+		return fmt.Errorf("update checkout: %w", err)
+	}
+	c.Version = nv
+	return nil
+}
+
+// CheckoutFilter narrows a checkout list. Zero values mean no filter.
+type CheckoutFilter struct {
+	Livemode      bool
+	Status        sg.CheckoutStatus
+	OrderID       string
+	CreatedGTE    time.Time
+	CreatedLT     time.Time
+	StartingAfter string // exclusive cursor: older than this id
+	EndingBefore  string // exclusive cursor: newer than this id
+	Limit         int
+}
+
+// ListCheckouts returns a page of a merchant's checkouts, newest first, and
+// whether more exist beyond it. Checkout ids sort by creation time, so the
+// cursor and the created range are both ranges over one sorted index.
+func (s *Store) ListCheckouts(ctx context.Context, merchantID string, f CheckoutFilter) ([]*sg.Checkout, bool, error) {
+	index := s.keys.CheckoutIndex(merchantID, f.Livemode)
+	switch {
+	case f.OrderID != "":
+		index = s.keys.CheckoutOrderIndex(merchantID, f.Livemode, f.OrderID)
+	case f.Status != "":
+		index = s.keys.CheckoutStatusIndex(merchantID, f.Livemode, string(f.Status))
+	}
+	lo, hi := lexBounds(sg.PrefixCheckout, f.CreatedGTE, f.CreatedLT, f.StartingAfter, f.EndingBefore)
+	// The order_id index may hold other statuses; filter those in memory,
+	// reading a bounded number of extra ids.
+	want := f.Limit + 1
+	var out []*sg.Checkout
+	for scanned := 0; len(out) < want && scanned < 20*want; {
+		var ids []string
+		var err error
+		if f.EndingBefore != "" {
+			// Walk upward from the cursor, then return newest first.
+			ids, err = s.rdb.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
+		} else {
+			ids, err = s.rdb.ZRevRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("list checkouts: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		scanned += len(ids)
+		cs, err := s.checkoutsByID(ctx, merchantID, ids)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, c := range cs {
+			if f.Status != "" && c.Status != f.Status {
+				continue
+			}
+			out = append(out, c)
+		}
+		last := ids[len(ids)-1]
+		if f.EndingBefore != "" {
+			lo = "(" + last
+		} else {
+			hi = "(" + last
+		}
+		if len(ids) < want {
+			break
+		}
+	}
+	hasMore := len(out) > f.Limit
+	if hasMore {
+		out = out[:f.Limit]
+	}
+	if f.EndingBefore != "" {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, hasMore, nil
+}
+
+func (s *Store) checkoutsByID(ctx context.Context, merchantID string, ids []string) ([]*sg.Checkout, error) {
+	cmds := make([]*redis.SliceCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HMGet(ctx, s.keys.Checkout(merchantID, id), "v", "json")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get checkouts: %w", err)
+	}
+	out := make([]*sg.Checkout, 0, len(ids))
+	for _, cmd := range cmds {
+		c, err := checkoutFromHash(merchantID, cmd.Val())
+		if sg.IsCode(err, sg.ENOTFOUND) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// lexBounds turns a created range [gte, lt) and the exclusive cursors into
+// ZRANGEBYLEX bounds over an index of ids with the given prefix.
+func lexBounds(prefix string, gte, lt time.Time, startingAfter, endingBefore string) (lo, hi string) {
+	lo, hi = "-", "+"
+	loID, hiID := "", ""
+	if !gte.IsZero() {
+		loID = sg.IDTimeBound(prefix, gte)
+		lo = "[" + loID
+	}
+	if endingBefore != "" && endingBefore >= loID {
+		lo = "(" + endingBefore
+	}
+	if !lt.IsZero() {
+		hiID = sg.IDTimeBound(prefix, lt)
+		hi = "(" + hiID
+	}
+	if startingAfter != "" && (hiID == "" || startingAfter < hiID) {
+		hi = "(" + startingAfter
+	}
+	return lo, hi
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"strings"
+)
+
+// Keys builds every Redis key name the store uses. All keys of one merchant
+// carry the hash tag {m:<merchant id>} so the Lua scripts that change several
+// of them at once stay on one Redis Cluster slot; global lookups carry a tag
+// of their own. Prefix separates deployments (and tests) sharing a server.
+type Keys struct {
+	Prefix string
+}
+
+func (k Keys) merchant(id string) string { return k.Prefix + ":{m:" + id + "}:" }
+
+func mode(live bool) string {
+	if live {
+		return "live"
+	}
+	return "test"
+}
+
+// Merchant is a STRING: the merchant record as JSON.
+func (k Keys) Merchant(id string) string { return k.merchant(id) + "merchant" }
+
+// MerchantIndex is a ZSET (all scores 0, ordered by id): every merchant id.
+func (k Keys) MerchantIndex() string { return k.Prefix + ":{global}:merchants" }
+
+// MerchantKeys is a HASH: key id -> API key record JSON of one merchant.
+func (k Keys) MerchantKeys(merchantID string) string { return k.merchant(merchantID) + "keys" }
+
+// KeyLookup is a STRING: the API key record JSON, found by the SHA-256 hash
+// of the secret. Deleting it revokes the key at once.
+func (k Keys) KeyLookup(hash string) string { return k.Prefix + ":{key:" + hash + "}" }
+
+// KeyByID is a STRING: merchant id owning an API key id, for admin revoke.
+func (k Keys) KeyByID(keyID string) string { return k.Prefix + ":{kid:" + keyID + "}" }
+
+// Wallets is a HASH: wallet id -> wallet JSON of one merchant.
+func (k Keys) Wallets(merchantID string) string { return k.merchant(merchantID) + "wallets" }
+
+// AddressClaim is a STRING: "<merchant id> <wallet id>" owning an address on
+// a chain. An address belongs to one merchant so each transfer has one owner.
+func (k Keys) AddressClaim(chain, address string) string {
+	return k.Prefix + ":{addr:" + chain + ":" + strings.ToLower(address) + "}"
+}
+
+// Checkout is a HASH with fields v (version) and json (the checkout record).
+func (k Keys) Checkout(merchantID, id string) string { return k.merchant(merchantID) + "co:" + id }
+
+// CheckoutIndex is a ZSET (scores 0, ordered by id, hence by creation time):
+// all checkouts of a merchant in one mode.
+func (k Keys) CheckoutIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "co:idx:" + mode(live)
+}
+
+// CheckoutStatusIndex is a ZSET like CheckoutIndex holding only checkouts in
+// one status.
+func (k Keys) CheckoutStatusIndex(merchantID string, live bool, status string) string {
+	return k.merchant(merchantID) + "co:idx:" + mode(live) + ":status:" + status
+}
+
+// CheckoutOrderIndex is a ZSET like CheckoutIndex holding only checkouts with
+// one order_id.
+func (k Keys) CheckoutOrderIndex(merchantID string, live bool, orderID string) string {
+	return k.merchant(merchantID) + "co:idx:" + mode(live) + ":order:" + orderID
+}
+
+// Expiries is a ZSET: "<merchant id>/<checkout id>" scored by expiry time in
+// unix milliseconds, for the expiry sweeper. It is written before the
+// checkout, so a crash in between leaves only an entry the sweeper drops.
+func (k Keys) Expiries() string { return k.Prefix + ":{global}:expiries" }
+
+// reservation is the common part of the three keys of one reservation space:
+// one token contract at one receiving address on one chain.
+func (k Keys) reservation(merchantID, chain, contract, address string) string {
+	return k.merchant(merchantID) + "res:" + chain + ":" + strings.ToLower(contract) + ":" + strings.ToLower(address) + ":"
+}
+
+// ReservedAmounts is a ZSET (scores 0): the zero-padded base-unit amounts
+// reserved in a space, so ZLEXCOUNT counts one price's slots.
+func (k Keys) ReservedAmounts(merchantID, chain, contract, address string) string {
+	return k.reservation(merchantID, chain, contract, address) + "amt"
+}
+
+// ReservedUntil is a ZSET: padded amount scored by the unix millisecond time
+// its reservation ends (checkout expiry plus the late window).
+func (k Keys) ReservedUntil(merchantID, chain, contract, address string) string {
+	return k.reservation(merchantID, chain, contract, address) + "until"
+}
+
+// ReservedCheckout is a HASH: padded amount -> checkout id holding it.
+func (k Keys) ReservedCheckout(merchantID, chain, contract, address string) string {
+	return k.reservation(merchantID, chain, contract, address) + "co"
+}
+
+// Events is a HASH: event id -> event JSON of one merchant.
+func (k Keys) Events(merchantID string) string { return k.merchant(merchantID) + "evt" }
+
+// EventIndex is a ZSET (scores 0, ordered by id): events of one mode.
+func (k Keys) EventIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "evt:idx:" + mode(live)
+}
+
+// Idempotency is a HASH: state, fingerprint, status and body of one
+// Idempotency-Key of one merchant and mode.
+func (k Keys) Idempotency(merchantID string, live bool, key string) string {
+	return k.merchant(merchantID) + "idem:" + mode(live) + ":" + key
+}
+
+// RateLimitPrefix prefixes the rate limiter's keys (one per API key).
+func (k Keys) RateLimitPrefix() string { return k.Prefix + ":rl:" }

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	sg "github.com/stablegate/stablegate"
+)
+
+// ReleasedClaimTTL is how long a deleted wallet's address stays claimed by
+// its merchant: longer than the longest checkout plus the longest late
+// window, so payments to amounts reserved before the deletion still find
+// their checkout.
+const ReleasedClaimTTL = sg.MaxCheckoutExpiry + 7*24*time.Hour + time.Hour
+
+// AddWallet claims the wallet's address for its merchant and stores the
+// wallet. An address held by another merchant is a conflict.
+func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
+	claim := s.keys.AddressClaim(w.Chain, w.Address)
+	owner := w.MerchantID + " " + w.ID
+	ok, err := s.rdb.SetNX(ctx, claim, owner, 0).Result()
+	if err != nil {
+		return fmt.Errorf("claim address: %w", err)
+	}
+	if !ok {
+		cur, err := s.rdb.Get(ctx, claim).Result()
+		if err != nil {
+			return fmt.Errorf("read address claim: %w", err)
+		}
+		curMerchant, _, _ := strings.Cut(cur, " ")
+		if curMerchant != w.MerchantID {
+			return sg.Errorf(sg.ECONFLICT, "wallet_address_taken", "address", "this address is registered by another merchant")
+		}
+		// The merchant's own claim: either a live wallet (a duplicate) or a
+		// deleted one still draining; re-adding a deleted one takes it back.
+		ws, err := s.Wallets(ctx, w.MerchantID)
+		if err != nil {
+			return err
+		}
+		for _, x := range ws {
+			if x.Chain == w.Chain && strings.EqualFold(x.Address, w.Address) {
+				return sg.Errorf(sg.ECONFLICT, "wallet_exists", "address", "wallet %s already has this address", x.ID)
+			}
+		}
+		if err := s.rdb.Set(ctx, claim, owner, 0).Err(); err != nil {
+			return fmt.Errorf("claim address: %w", err)
+		}
+	}
+	b, err := json.Marshal(storedWallet{Wallet: w, MerchantID: w.MerchantID})
+	if err != nil {
+		return fmt.Errorf("encode wallet: %w", err)
+	}
+	if err := s.rdb.HSet(ctx, s.keys.Wallets(w.MerchantID), w.ID, b).Err(); err != nil {
+		return fmt.Errorf("store wallet: %w", err)
+	}
+	return nil
+}
+
+type storedWallet struct {
+	*sg.Wallet
+	MerchantID string `json:"merchant"`
+}
+
+// Wallets lists a merchant's wallets, oldest first.
+func (s *Store) Wallets(ctx context.Context, merchantID string) ([]*sg.Wallet, error) {
+	vals, err := s.rdb.HVals(ctx, s.keys.Wallets(merchantID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list wallets: %w", err)
+	}
+	return decodeWallets(vals)
+}
+
+func decodeWallets(vals []string) ([]*sg.Wallet, error) {
+	out := make([]*sg.Wallet, 0, len(vals))
+	for _, v := range vals {
+		sw := storedWallet{Wallet: &sg.Wallet{}}
+		if err := json.Unmarshal([]byte(v), &sw); err != nil {
+			return nil, fmt.Errorf("decode wallet: %w", err)
+		}
+		sw.Wallet.MerchantID = sw.MerchantID
+		out = append(out, sw.Wallet)
+	}
+	sortByID(out, func(w *sg.Wallet) string { return w.ID })
+	return out, nil
+}
+
+// Wallet returns one wallet of a merchant; not_found for any other.
+func (s *Store) Wallet(ctx context.Context, merchantID, id string) (*sg.Wallet, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Wallets(merchantID), id).Result()
+	if err != nil {
+		return nil, notFound(err, "wallet")
+	}
+	ws, err := decodeWallets([]string{v})
+	if err != nil {
+		return nil, err
+	}
+	return ws[0], nil
+}
+
+// DeleteWallet removes a wallet from new checkouts. Its address stays
+// claimed by the merchant for ReleasedClaimTTL so payments to amounts
+// reserved before the deletion are still matched.
+func (s *Store) DeleteWallet(ctx context.Context, merchantID, id string) (*sg.Wallet, error) {
+	w, err := s.Wallet(ctx, merchantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rdb.HDel(ctx, s.keys.Wallets(merchantID), id).Err(); err != nil {
+		return nil, fmt.Errorf("delete wallet: %w", err)
+	}
+	claim := s.keys.AddressClaim(w.Chain, w.Address)
+	cur, err := s.rdb.Get(ctx, claim).Result()
+	if err == nil && cur == merchantID+" "+id {
+		if err := s.rdb.Expire(ctx, claim, ReleasedClaimTTL).Err(); err != nil {
+			return nil, fmt.Errorf("release address: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// AddressOwner returns the merchant id that holds an address on a chain;
+// not_found when nobody does.
+func (s *Store) AddressOwner(ctx context.Context, chain, address string) (string, error) {
+	cur, err := s.rdb.Get(ctx, s.keys.AddressClaim(chain, address)).Result()
+	if err != nil {
+		return "", notFound(err, "address")
+	}
+	m, _, _ := strings.Cut(cur, " ")
+	return m, nil
+}
+
+func sortByID[T any](xs []T, id func(T) string) {
+	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(id(a), id(b)) })
+}
