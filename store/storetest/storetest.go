@@ -1,0 +1,79 @@
+// Package storetest gives tests a store on the real Redis server, each test
+// under its own key prefix so tests run in parallel. There is no fallback:
+// if Redis is unreachable the test fails loudly.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stablegate/stablegate/store"
+)
+
+// URL returns the Redis URL tests use: $STABLEGATE_TEST_REDIS_URL, else
+// redis://127.0.0.1:6379/0.
+func URL() string {
+	if u := os.Getenv("STABLEGATE_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// Client returns a Redis client for the test server; the test fails at once
+// when the server does not answer.
+func Client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	opt, err := redis.ParseURL(URL())
+	if err != nil {
+		t.Fatalf("storetest: bad Redis URL %q: %v", URL(), err)
+	}
+	opt.PoolSize = 128
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("storetest: Redis at %s is required and unreachable (start redis-server, or run .ci/run): %v", URL(), err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// New returns a store under a fresh random prefix and deletes its keys when
+// the test ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	rdb := Client(t)
+	prefix := Prefix()
+	t.Cleanup(func() { Flush(rdb, prefix) })
+	return store.New(rdb, prefix)
+}
+
+// Prefix returns a fresh random key prefix.
+func Prefix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "sgtest" + hex.EncodeToString(b)
+}
+
+// Flush deletes every key under prefix.
+func Flush(rdb redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			rdb.Del(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Del(ctx, batch...)
+	}
+}
