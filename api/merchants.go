@@ -1,0 +1,204 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/merchant"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func (s *Server) getMerchant(c echo.Context) error {
+	m, err := s.merchants.Get(c.Request().Context(), principal(c).MerchantID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+// updateMerchantRequest is the body of PATCH /v1/merchant. Settings replace
+// the current ones field by field.
+type updateMerchantRequest struct {
+	Name     *string `json:"name"`
+	Settings *struct {
+		FingerprintDecimals *int   `json:"fingerprint_decimals"`
+		FingerprintSteps    *int   `json:"fingerprint_steps"`
+		LateWindowSeconds   *int64 `json:"late_window_seconds"`
+	} `json:"settings"`
+}
+
+func (s *Server) updateMerchant(c echo.Context) error {
+	var req updateMerchantRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id := principal(c).MerchantID
+	cur, err := s.merchants.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	u := merchant.Update{Name: req.Name}
+	if req.Settings != nil {
+		st := cur.Settings
+		if v := req.Settings.FingerprintDecimals; v != nil {
+			st.FingerprintDecimals = *v
+		}
+		if v := req.Settings.FingerprintSteps; v != nil {
+			st.FingerprintSteps = *v
+		}
+		if v := req.Settings.LateWindowSeconds; v != nil {
+			st.LateWindowSeconds = *v
+		}
+		u.Settings = &st
+	}
+	m, err := s.merchants.Update(ctx, id, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+type createWalletRequest struct {
+	Chain   string `json:"chain"`
+	Address string `json:"address"`
+}
+
+func (s *Server) createWallet(c echo.Context) error {
+	var req createWalletRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Chain == "" {
+		return sg.Errorf(sg.EINVALID, "parameter_missing", "chain", "chain is required")
+	}
+	if req.Address == "" {
+		return sg.Errorf(sg.EINVALID, "parameter_missing", "address", "address is required")
+	}
+	w, err := s.merchants.AddWallet(c.Request().Context(), principal(c), req.Chain, req.Address)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) listWallets(c echo.Context) error {
+	ws, err := s.merchants.Wallets(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList("/v1/wallets", ws, false))
+}
+
+func (s *Server) getWallet(c echo.Context) error {
+	w, err := s.merchants.Wallet(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) deleteWallet(c echo.Context) error {
+	w, err := s.merchants.DeleteWallet(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": w.ID, "object": "wallet", "deleted": true})
+}
+
+// Admin API, guarded by the operator token.
+
+type adminCreateMerchantRequest struct {
+	Name     string `json:"name"`
+	Livemode bool   `json:"livemode"`
+}
+
+// keyWithSecret is an API key as shown once, at creation.
+type keyWithSecret struct {
+	*sg.APIKey
+	Secret string `json:"secret"`
+}
+
+func (s *Server) adminCreateMerchant(c echo.Context) error {
+	var req adminCreateMerchantRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m, err := s.merchants.Create(ctx, req.Name)
+	if err != nil {
+		return err
+	}
+	k, secret, err := s.merchants.CreateKey(ctx, m.ID, sg.KeySecret, req.Livemode)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"merchant": m, "api_key": keyWithSecret{k, secret}})
+}
+
+func (s *Server) adminListMerchants(c echo.Context) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	ms, err := s.merchants.List(c.Request().Context(), c.QueryParam("starting_after"), limit+1)
+	if err != nil {
+		return err
+	}
+	more := len(ms) > limit
+	if more {
+		ms = ms[:limit]
+	}
+	return c.JSON(http.StatusOK, newList("/admin/v1/merchants", ms, more))
+}
+
+func (s *Server) adminGetMerchant(c echo.Context) error {
+	m, err := s.merchants.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+type adminCreateKeyRequest struct {
+	Kind     sg.KeyKind `json:"kind"`
+	Livemode bool       `json:"livemode"`
+}
+
+func (s *Server) adminCreateKey(c echo.Context) error {
+	var req adminCreateKeyRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Kind == "" {
+		req.Kind = sg.KeySecret
+	}
+	k, secret, err := s.merchants.CreateKey(c.Request().Context(), c.Param("id"), req.Kind, req.Livemode)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, keyWithSecret{k, secret})
+}
+
+func (s *Server) adminListKeys(c echo.Context) error {
+	ks, err := s.merchants.Keys(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList("/admin/v1/merchants/"+c.Param("id")+"/keys", ks, false))
+}
+
+func (s *Server) adminRevokeKey(c echo.Context) error {
+	if err := decode(c, &struct{}{}); err != nil {
+		return err
+	}
+	k, err := s.merchants.RevokeKey(c.Request().Context(), "", c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, k)
+}
