@@ -165,3 +165,21 @@ func newList[T any](url string, data []T, hasMore bool) list[T] {
 	}
 	return list[T]{Object: "list", URL: url, HasMore: hasMore, Data: data}
 }
+
+// jsonSerializer writes responses without HTML escaping, so a payment URI
+// reads "&uint256=" rather than "\u0026uint256=". Requests are decoded with
+// decode, never through echo's Bind.
+type jsonSerializer struct{}
+
+func (jsonSerializer) Serialize(c echo.Context, i any, indent string) error {
+	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	return enc.Encode(i)
+}
+
+func (jsonSerializer) Deserialize(c echo.Context, i any) error {
+	return decode(c, i)
+}

@@ -129,6 +129,7 @@ func New(cfg Config, d Deps) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
+	e.JSONSerializer = jsonSerializer{}
 	e.Use(requestIDs, s.observe, apiHeaders, recoverPanics(s.log))
 	s.echo = e
 	s.routes()

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stablegate/stablegate/api"
+	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/checkout"
+	"github.com/stablegate/stablegate/merchant"
+	"github.com/stablegate/stablegate/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// connectRedis opens the configured Redis and fails with a clear message
+// when it does not answer.
+func connectRedis(ctx context.Context, cfg Config) (redis.UniversalClient, error) {
+	var rdb redis.UniversalClient
+	if len(cfg.RedisAddrs) > 0 {
+		opt := &redis.UniversalOptions{Addrs: cfg.RedisAddrs, MasterName: cfg.RedisMasterName}
+		if cfg.RedisURL != "" {
+			u, err := redis.ParseURL(cfg.RedisURL)
+			if err != nil {
+				return nil, fmt.Errorf("REDIS_URL: %w", err)
+			}
+			opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
+		}
+		rdb = redis.NewUniversalClient(opt)
+	} else {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opt.PoolSize = 256
+		rdb = redis.NewClient(opt)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s: %w (start Redis or set REDIS_URL)", redactURL(cfg.RedisURL, cfg.RedisAddrs), err)
+	}
+	return rdb, nil
+}
+
+// redactURL hides the password of a Redis URL in messages.
+func redactURL(raw string, addrs []string) string {
+	if raw == "" {
+		return fmt.Sprint(addrs)
+	}
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return opt.Addr
+}
+
+// app is the wired gateway.
+type app struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *store.Store
+	registry  *chains.Registry
+	merchants *merchant.Service
+	checkouts *checkout.Service
+	api       *api.Server
+}
+
+func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *chains.Registry, log *slog.Logger) (*app, error) {
+	st := store.New(rdb, cfg.RedisPrefix)
+	if err := st.LoadScripts(ctx); err != nil {
+		return nil, err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, log: log, store: st, registry: reg}
+	a.merchants = merchant.New(st, reg, nil)
+	a.checkouts = checkout.New(st, reg, nil, log)
+	apiCfg := api.DefaultConfig()
+	apiCfg.OperatorToken = cfg.OperatorToken
+	apiCfg.RateLimit = cfg.RateLimit
+	apiCfg.RateLimitPrefix = cfg.RedisPrefix + ":rl:"
+	apiCfg.Version = version
+	a.api = api.New(apiCfg, api.Deps{
+		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
+		Redis: rdb, Registry: promReg, Log: log,
+	})
+	return a, nil
+}
+
+// serve runs the HTTP server and the background loops until ctx ends, then
+// shuts down gracefully.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go a.checkouts.RunSweeper(ctx, a.cfg.SweepInterval)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadRegistry returns the built-in chains with the configured changes.
+func loadRegistry(cfg Config) (*chains.Registry, error) {
+	reg := chains.Builtin()
+	if err := reg.Apply(cfg.Chains); err != nil {
+		return nil, fmt.Errorf("chains config: %w", err)
+	}
+	return reg, nil
+}

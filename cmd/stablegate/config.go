@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stablegate/stablegate/chains"
+)
+
+// Config is everything the gateway reads at start-up: defaults, then the
+// config file, then environment variables, then flags. Packages never read
+// the environment themselves.
+type Config struct {
+	// Listen is the HTTP listen address. Default ":8080" (serve),
+	// "127.0.0.1:8080" (dev). Env STABLEGATE_LISTEN.
+	Listen string `yaml:"listen"`
+	// RedisURL is the Redis server, e.g. redis://localhost:6379/0; for
+	// Sentinel or Cluster use redis_addrs. Required by serve. Env REDIS_URL.
+	RedisURL string `yaml:"redis_url"`
+	// RedisAddrs lists Redis Cluster or Sentinel addresses; when set it
+	// replaces RedisURL's address. Default none.
+	RedisAddrs []string `yaml:"redis_addrs"`
+	// RedisMasterName selects Sentinel mode with RedisAddrs. Default "".
+	RedisMasterName string `yaml:"redis_master_name"`
+	// RedisPrefix prefixes every key. Default "sg". Env STABLEGATE_REDIS_PREFIX.
+	RedisPrefix string `yaml:"redis_prefix"`
+	// OperatorToken guards the admin API; empty disables it. Default "".
+	// Env STABLEGATE_OPERATOR_TOKEN.
+	OperatorToken string `yaml:"operator_token"`
+	// RateLimit is requests per second per API key; 0 disables. Default 100.
+	// Env STABLEGATE_RATE_LIMIT.
+	RateLimit int `yaml:"rate_limit"`
+	// SweepInterval is how often expired checkouts are swept. Default 1s.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// LogLevel is debug, info, warn or error. Default info.
+	// Env STABLEGATE_LOG_LEVEL.
+	LogLevel string `yaml:"log_level"`
+	// PublicURL is the gateway's public base URL, used in links it prints.
+	// Default http://<listen>. Env STABLEGATE_PUBLIC_URL.
+	PublicURL string `yaml:"public_url"`
+	// Chains overrides built-in chains and adds custom ones. Default none.
+	Chains chains.Config `yaml:"chains"`
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Listen:        ":8080",
+		RedisPrefix:   "sg",
+		RateLimit:     100,
+		SweepInterval: time.Second,
+		LogLevel:      "info",
+	}
+}
+
+// Validate checks the configuration for serve.
+func (c Config) Validate() error {
+	if c.RedisURL == "" && len(c.RedisAddrs) == 0 {
+		return errors.New("REDIS_URL (or redis_url in the config file) is required")
+	}
+	if c.RateLimit < 0 {
+		return errors.New("rate_limit must not be negative")
+	}
+	if c.SweepInterval < 100*time.Millisecond {
+		return errors.New("sweep_interval must be at least 100ms")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// loadConfig builds the configuration for a command from its flag set:
+// defaults, -config file, environment, then the flags themselves.
+func loadConfig(fs *flag.FlagSet, args []string, defaults Config) (Config, error) {
+	cfg := defaults
+	configFile := fs.String("config", os.Getenv("STABLEGATE_CONFIG"), "YAML config file (env STABLEGATE_CONFIG)")
+	listen := fs.String("listen", "", "HTTP listen address (env STABLEGATE_LISTEN)")
+	redisURL := fs.String("redis-url", "", "Redis URL (env REDIS_URL)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytesReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("parse config %s: %w", *configFile, err)
+		}
+	}
+	envString(&cfg.Listen, "STABLEGATE_LISTEN")
+	envString(&cfg.RedisURL, "REDIS_URL")
+	envString(&cfg.RedisPrefix, "STABLEGATE_REDIS_PREFIX")
+	envString(&cfg.OperatorToken, "STABLEGATE_OPERATOR_TOKEN")
+	envString(&cfg.LogLevel, "STABLEGATE_LOG_LEVEL")
+	envString(&cfg.PublicURL, "STABLEGATE_PUBLIC_URL")
+	if v := os.Getenv("STABLEGATE_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("STABLEGATE_RATE_LIMIT: %w", err)
+		}
+		cfg.RateLimit = n
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *redisURL != "" {
+		cfg.RedisURL = *redisURL
+	}
+	return cfg, nil
+}
+
+func envString(dst *string, name string) {
+	if v := os.Getenv(name); v != "" {
+		*dst = v
+	}
+}
