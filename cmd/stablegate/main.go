@@ -23,6 +23,7 @@ commands:
   serve      run the gateway in production (needs REDIS_URL)
   merchant   create | list merchants
   key        create | revoke API keys
+  devnet     init: deploy test USDT/USDC to a local node and write a config file
   version    print the version
 
 Run "stablegate <command> -h" for the flags of a command.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return runMerchant(ctx, args[1:])
 	case "key":
 		return runKey(ctx, args[1:])
+	case "devnet":
+		return runDevnet(ctx, args[1:])
 	case "version":
 		fmt.Println(version)
 		return nil
