@@ -1,0 +1,26 @@
+package chains
+
+import "math/big"
+
+// Transfer is a token transfer a watcher saw on a chain: one ERC-20
+// Transfer log, or one SPL token transfer instruction. (Chain, TxHash,
+// LogIndex) identifies it; seeing it twice must change nothing.
+type Transfer struct {
+	Chain       string   // registry id
+	TxHash      string   // 0x-hex on EVM, base58 signature on Solana
+	LogIndex    uint     // log index in the block (EVM) or instruction index (Solana)
+	BlockNumber uint64   // height or slot
+	BlockHash   string   // hash of the block holding it, to detect reorgs
+	BlockTime   int64    // unix seconds of the block
+	From        string   // sender, normalized like wallet addresses
+	To          string   // recipient, normalized like wallet addresses
+	Token       string   // token contract or mint, as in the registry
+	Amount      *big.Int // base units
+}
+
+// ID returns the transfer's unique key on its chain.
+func (t Transfer) ID() string {
+	return t.Chain + ":" + t.TxHash + ":" + itoa(t.LogIndex)
+}
+
+func itoa(u uint) string { return new(big.Int).SetUint64(uint64(u)).String() }
