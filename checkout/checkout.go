@@ -23,12 +23,10 @@ import (
 // Store is what the checkout service needs from the store. Methods return
 // not_found for a missing record and conflict for a concurrent change.
 type Store interface {
-	Merchant(ctx context.Context, id string) (*sg.Merchant, error)
-	Wallets(ctx context.Context, merchantID string) ([]*sg.Wallet, error)
+	MerchantWithWallets(ctx context.Context, id string) (*sg.Merchant, []*sg.Wallet, error)
 	Reserve(ctx context.Context, r store.ReserveRequest) (store.ReserveResult, error)
 	Release(ctx context.Context, sp store.Space, checkoutID string, amount *big.Int) error
 	ReservedInWindow(ctx context.Context, sp store.Space, low, high *big.Int, limit int) ([]*big.Int, error)
-	ScheduleExpiry(ctx context.Context, merchantID, checkoutID string, at time.Time) error
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([][2]string, error)
 	DoneExpiry(ctx context.Context, merchantID, checkoutID string) error
 	CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Event) error
@@ -169,13 +167,9 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.store.Merchant(ctx, p.MerchantID)
+	m, wallets, err := s.store.MerchantWithWallets(ctx, p.MerchantID)
 	if err != nil {
 		return nil, fmt.Errorf("load merchant: %w", err)
-	}
-	wallets, err := s.store.Wallets(ctx, p.MerchantID)
-	if err != nil {
-		return nil, err
 	}
 	methods, err := s.acceptedMethods(params.PaymentMethods, wallets, p.Livemode)
 	if err != nil {
@@ -221,10 +215,6 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 		if err := s.reserve(ctx, m, wallets, c, *chosen, now); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.store.ScheduleExpiry(ctx, c.MerchantID, c.ID, expiresAt); err != nil {
-		s.releaseAll(c)
-		return nil, err
 	}
 	evt, err := newEvent(c, sg.EventCheckoutCreated, now)
 	if err != nil {

@@ -142,11 +142,7 @@ func (s *Service) SelectMethod(ctx context.Context, merchantID, id string, pm sg
 		if m.IsReserved() {
 			return c, nil
 		}
-		merchant, err := s.store.Merchant(ctx, merchantID)
-		if err != nil {
-			return nil, err
-		}
-		wallets, err := s.store.Wallets(ctx, merchantID)
+		merchant, wallets, err := s.store.MerchantWithWallets(ctx, merchantID)
 		if err != nil {
 			return nil, err
 		}
@@ -200,10 +196,10 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 		if expired && err == nil {
 			n++
 		}
-		// Checkouts in processing are settled or reverted by the watcher,
-		// which expires them itself if their payment disappears.
-		if err := s.store.DoneExpiry(ctx, merchantID, id); err != nil {
-			return n, err
+		if sg.IsCode(err, sg.ENOTFOUND) {
+			if err := s.store.DoneExpiry(ctx, merchantID, id); err != nil {
+				return n, err
+			}
 		}
 	}
 	return n, nil

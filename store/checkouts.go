@@ -38,39 +38,48 @@ func decodeCheckout(merchantID string, version int64, b []byte) (*sg.Checkout, e
 	return sc.Checkout, nil
 }
 
-// ScheduleExpiry lists a checkout for the expiry sweeper. It is called before
-// CreateCheckout: an entry without a checkout is dropped by the sweeper,
-// while a checkout without an entry would never expire.
-func (s *Store) ScheduleExpiry(ctx context.Context, merchantID, checkoutID string, at time.Time) error {
-	err := s.rdb.ZAdd(ctx, s.keys.Expiries(), redis.Z{Score: float64(at.UnixMilli()), Member: merchantID + "/" + checkoutID}).Err()
-	if err != nil {
-		return fmt.Errorf("schedule expiry: %w", err)
-	}
-	return nil
-}
-
-// DueExpiries returns up to limit (merchant id, checkout id) pairs whose
-// expiry time is at or before now.
+// DueExpiries returns up to limit (merchant id, checkout id) pairs of open
+// checkouts whose expiry time is at or before now, across all merchants.
+// One pipelined round trip reads every merchant's schedule per page of 500
+// merchants.
 func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([][2]string, error) {
-	ms, err := s.rdb.ZRangeByScore(ctx, s.keys.Expiries(), &redis.ZRangeBy{
-		Min: "-inf", Max: fmt.Sprint(now.UnixMilli()), Count: int64(limit),
-	}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("due expiries: %w", err)
-	}
-	out := make([][2]string, 0, len(ms))
-	for _, m := range ms {
-		mid, cid, ok := strings.Cut(m, "/")
-		if ok {
-			out = append(out, [2]string{mid, cid})
+	var out [][2]string
+	max := fmt.Sprint(now.UnixMilli())
+	after := ""
+	for len(out) < limit {
+		ms, err := s.merchantIDs(ctx, after, 500)
+		if err != nil {
+			return nil, err
 		}
+		if len(ms) == 0 {
+			break
+		}
+		cmds := make([]*redis.StringSliceCmd, len(ms))
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, m := range ms {
+				cmds[i] = p.ZRangeByScore(ctx, s.keys.Expiries(m), &redis.ZRangeBy{Min: "-inf", Max: max, Count: int64(limit)})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("due expiries: %w", err)
+		}
+		for i, cmd := range cmds {
+			for _, id := range cmd.Val() {
+				if len(out) < limit {
+					out = append(out, [2]string{ms[i], id})
+				}
+			}
+		}
+		after = ms[len(ms)-1]
 	}
 	return out, nil
 }
 
-// DoneExpiry removes a checkout from the sweeper's schedule.
+// DoneExpiry removes a checkout from the expiry schedule, for a due entry
+// whose checkout is gone.
 func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) error {
-	if err := s.rdb.ZRem(ctx, s.keys.Expiries(), merchantID+"/"+checkoutID).Err(); err != nil {
+	if err := s.rdb.ZRem(ctx, s.keys.Expiries(merchantID), checkoutID).Err(); err != nil {
 		return fmt.Errorf("unschedule expiry: %w", err)
 	}
 	return nil
@@ -99,7 +108,8 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 		k.CheckoutOrderIndex(c.MerchantID, c.Livemode, c.OrderID),
 		k.Events(c.MerchantID),
 		k.EventIndex(c.MerchantID, c.Livemode),
-	}, c.ID, b, hasOrder, evt.ID, eb).Err()
+		k.Expiries(c.MerchantID),
+	}, c.ID, b, hasOrder, evt.ID, eb, c.ExpiresAt*1000).Err()
 	if scriptError(err, "EXISTS") {
 		return sg.Errorf(sg.ECONFLICT, "checkout_exists", "", "checkout %s exists", c.ID)
 	}
@@ -157,7 +167,8 @@ func (s *Store) UpdateCheckout(ctx context.Context, c *sg.Checkout, oldStatus sg
 		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(c.Status)),
 		k.Events(c.MerchantID),
 		k.EventIndex(c.MerchantID, c.Livemode),
-	}, c.Version, b, c.ID, evtID, eb).Int64()
+		k.Expiries(c.MerchantID),
+	}, c.Version, b, c.ID, evtID, eb, string(c.Status), c.ExpiresAt*1000).Int64()
 	switch {
 	case scriptError(err, "NOTFOUND"):
 		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")

@@ -67,10 +67,10 @@ func (k Keys) CheckoutOrderIndex(merchantID string, live bool, orderID string) s
 	return k.merchant(merchantID) + "co:idx:" + mode(live) + ":order:" + orderID
 }
 
-// Expiries is a ZSET: "<merchant id>/<checkout id>" scored by expiry time in
-// unix milliseconds, for the expiry sweeper. It is written before the
-// checkout, so a crash in between leaves only an entry the sweeper drops.
-func (k Keys) Expiries() string { return k.Prefix + ":{global}:expiries" }
+// Expiries is a ZSET: the ids of a merchant's open checkouts scored by their
+// expiry time in unix milliseconds. The checkout scripts keep it exact: a
+// checkout is in it exactly while it is open.
+func (k Keys) Expiries(merchantID string) string { return k.merchant(merchantID) + "co:expiries" }
 
 // reservation is the common part of the three keys of one reservation space:
 // one token contract at one receiving address on one chain.

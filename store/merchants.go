@@ -60,8 +60,8 @@ func (s *Store) UpdateMerchant(ctx context.Context, m *sg.Merchant) error {
 	return nil
 }
 
-// Merchants lists merchants by id, after the given id, at most limit.
-func (s *Store) Merchants(ctx context.Context, after string, limit int) ([]*sg.Merchant, error) {
+// merchantIDs lists merchant ids after the given one, at most limit.
+func (s *Store) merchantIDs(ctx context.Context, after string, limit int) ([]string, error) {
 	min := "-"
 	if after != "" {
 		min = "(" + after
@@ -69,6 +69,43 @@ func (s *Store) Merchants(ctx context.Context, after string, limit int) ([]*sg.M
 	ids, err := s.rdb.ZRangeByLex(ctx, s.keys.MerchantIndex(), &redis.ZRangeBy{Min: min, Max: "+", Count: int64(limit)}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list merchants: %w", err)
+	}
+	return ids, nil
+}
+
+// MerchantWithWallets returns a merchant and its wallets in one round trip,
+// for checkout creation.
+func (s *Store) MerchantWithWallets(ctx context.Context, id string) (*sg.Merchant, []*sg.Wallet, error) {
+	var mc *redis.StringCmd
+	var wc *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		mc = p.Get(ctx, s.keys.Merchant(id))
+		wc = p.HVals(ctx, s.keys.Wallets(id))
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return nil, nil, fmt.Errorf("get merchant: %w", err)
+	}
+	b, err := mc.Bytes()
+	if err != nil {
+		return nil, nil, notFound(err, "merchant")
+	}
+	var m sg.Merchant
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, nil, fmt.Errorf("decode merchant: %w", err)
+	}
+	ws, err := decodeWallets(wc.Val())
+	if err != nil {
+		return nil, nil, err
+	}
+	return &m, ws, nil
+}
+
+// Merchants lists merchants by id, after the given id, at most limit.
+func (s *Store) Merchants(ctx context.Context, after string, limit int) ([]*sg.Merchant, error) {
+	ids, err := s.merchantIDs(ctx, after, limit)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*sg.Merchant, 0, len(ids))
 	for _, id := range ids {
