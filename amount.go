@@ -19,10 +19,10 @@ func ParseUnits(s string, decimals uint8) (*big.Int, error) {
 	if s == "" {
 		return nil, Errorf(EINVALID, "amount_invalid", "", "amount is empty")
 	}
-	if len(s) > 100 {
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if len(whole) > 100 || len(frac) > 100 {
 		return nil, Errorf(EINVALID, "amount_invalid", "", "amount is too long")
 	}
-	whole, frac, hasDot := strings.Cut(s, ".")
 	if whole == "" || (hasDot && frac == "") {
 		return nil, Errorf(EINVALID, "amount_invalid", "", "amount %q is not a plain decimal number", s)
 	}

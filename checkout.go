@@ -98,18 +98,18 @@ type CheckoutMethod struct {
 func (m *CheckoutMethod) IsReserved() bool { return m.Amount != nil }
 
 type checkoutMethodJSON struct {
-	CheckoutMethodAlias
+	checkoutMethodAlias
 	Amount          string `json:"amount,omitempty"`
 	AmountBaseUnits string `json:"amount_base_units,omitempty"`
 }
 
-// CheckoutMethodAlias has CheckoutMethod's fields without its methods, for
+// checkoutMethodAlias has CheckoutMethod's fields without its methods, for
 // JSON encoding.
-type CheckoutMethodAlias CheckoutMethod
+type checkoutMethodAlias CheckoutMethod
 
 // MarshalJSON renders the amount both as a decimal string and in base units.
 func (m CheckoutMethod) MarshalJSON() ([]byte, error) {
-	out := checkoutMethodJSON{CheckoutMethodAlias: CheckoutMethodAlias(m)}
+	out := checkoutMethodJSON{checkoutMethodAlias: checkoutMethodAlias(m)}
 	if m.Amount != nil {
 		out.Amount = FormatUnits(m.Amount, m.Decimals)
 		out.AmountBaseUnits = m.Amount.String()
@@ -123,7 +123,7 @@ func (m *CheckoutMethod) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*m = CheckoutMethod(in.CheckoutMethodAlias)
+	*m = CheckoutMethod(in.checkoutMethodAlias)
 	if in.AmountBaseUnits != "" {
 		v, ok := new(big.Int).SetString(in.AmountBaseUnits, 10)
 		if !ok {

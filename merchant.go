@@ -44,21 +44,18 @@ func DefaultMerchantSettings() MerchantSettings {
 	}
 }
 
-// Validate checks the settings. The offset must stay below ten cents
-// (K < 10^(p-1)) so a fingerprint never moves a price noticeably, and p is
-// at most 8 so it fits every supported token.
+// Validate checks the settings. The offset must stay below one cent
+// (K < 10^(p-2)), so a fingerprinted amount is never a whole-cent amount
+// that a round payment of another price could hit; p is at most 8 so it
+// fits every supported token.
 func (s MerchantSettings) Validate() error {
 	if s.FingerprintDecimals < 3 || s.FingerprintDecimals > 8 {
 		return Errorf(EINVALID, "fingerprint_decimals_invalid", "settings.fingerprint_decimals", "fingerprint_decimals must be between 3 and 8")
 	}
-	maxSteps := 1
-	for i := 1; i < s.FingerprintDecimals; i++ {
-		maxSteps *= 10
-	}
-	maxSteps--
-	if s.FingerprintSteps < 1 || s.FingerprintSteps > maxSteps || s.FingerprintSteps > MaxFingerprintSteps {
+	maxSteps := MaxFingerprintSteps(s.FingerprintDecimals)
+	if s.FingerprintSteps < 1 || s.FingerprintSteps > maxSteps {
 		return Errorf(EINVALID, "fingerprint_steps_invalid", "settings.fingerprint_steps",
-			"fingerprint_steps must be between 1 and %d for fingerprint_decimals %d", min(maxSteps, MaxFingerprintSteps), s.FingerprintDecimals)
+			"fingerprint_steps must be between 1 and %d for fingerprint_decimals %d", maxSteps, s.FingerprintDecimals)
 	}
 	if s.LateWindowSeconds < 0 || s.LateWindowSeconds > 7*24*3600 {
 		return Errorf(EINVALID, "late_window_invalid", "settings.late_window_seconds", "late_window_seconds must be between 0 and 604800")
@@ -66,8 +63,18 @@ func (s MerchantSettings) Validate() error {
 	return nil
 }
 
-// MaxFingerprintSteps bounds K so a full scan of one price's slots stays short.
-const MaxFingerprintSteps = 99_999
+// maxSteps bounds K so a listing of one price's slots stays short.
+const maxSteps = 99_999
+
+// MaxFingerprintSteps returns the largest K for precision p: offsets stay
+// below one cent (K <= 10^(p-2) - 1) and K stays at most 99,999.
+func MaxFingerprintSteps(p int) int {
+	k := 1
+	for i := 2; i < p; i++ {
+		k *= 10
+	}
+	return max(1, min(k-1, maxSteps))
+}
 
 // LateWindow returns the late-payment window as a duration.
 func (s MerchantSettings) LateWindow() time.Duration {

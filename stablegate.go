@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,20 @@ func NewID(prefix string, now time.Time) string {
 		panic("stablegate: crypto/rand failed: " + err.Error())
 	}
 	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+// IDTime returns the creation time encoded in an id made by NewID, or the
+// zero time when id is not one.
+func IDTime(prefix, id string) time.Time {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) != 26 {
+		return time.Time{}
+	}
+	b, err := idEncoding.DecodeString(rest)
+	if err != nil || len(b) != 16 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(b[:8]) >> 16))
 }
 
 // IDTimeBound returns the smallest id with the given prefix created at t or

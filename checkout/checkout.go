@@ -178,7 +178,11 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 	var chosen *sg.PaymentMethod
 	switch {
 	case params.PaymentMethod != nil:
-		chosen = params.PaymentMethod
+		pm, err := s.normalize(*params.PaymentMethod, "payment_method")
+		if err != nil {
+			return nil, err
+		}
+		chosen = &pm
 		if !containsMethod(methods, *chosen) {
 			return nil, invalid("payment_method_not_accepted", "payment_method", "payment_method must be one of the accepted payment_methods")
 		}
@@ -243,6 +247,19 @@ func (s *Service) releaseAll(c *sg.Checkout) {
 			s.log.Warn("release reservation", "checkout", c.ID, "chain", m.Chain, "err", err)
 		}
 	}
+}
+
+// normalize resolves a method's chain and token through the registry, which
+// ignores case, so "usdc" names the same method as "USDC".
+func (s *Service) normalize(pm sg.PaymentMethod, param string) (sg.PaymentMethod, error) {
+	chain, tok, err := s.registry.Lookup(pm.Chain, pm.Token)
+	if err != nil {
+		if e := sg.ErrorOf(err); e != nil {
+			e.Param = param + "." + e.Param
+		}
+		return pm, err
+	}
+	return sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}, nil
 }
 
 func containsMethod(ms []sg.CheckoutMethod, pm sg.PaymentMethod) bool {

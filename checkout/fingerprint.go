@@ -47,20 +47,9 @@ type Window struct {
 // allows is clipped to the token's decimals, and K with it.
 func NewWindow(cents int64, decimals uint8, s sg.MerchantSettings) Window {
 	p := min(s.FingerprintDecimals, int(decimals))
-	steps := s.FingerprintSteps
-	if limit := pow10(p-1) - 1; steps > limit {
-		steps = max(limit, 1)
-	}
+	steps := min(s.FingerprintSteps, sg.MaxFingerprintSteps(p))
 	step := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(int(decimals)-p)), nil)
 	return Window{Base: sg.PriceToUnits(cents, decimals), Step: step, Steps: steps}
-}
-
-func pow10(n int) int {
-	v := 1
-	for range n {
-		v *= 10
-	}
-	return v
 }
 
 // Amount returns the amount at offset k.

@@ -126,6 +126,10 @@ func (s *Service) Cancel(ctx context.Context, merchantID, id string) (*sg.Checko
 // an open checkout. Selecting a method that is already reserved returns the
 // checkout unchanged, so the call is safe to repeat.
 func (s *Service) SelectMethod(ctx context.Context, merchantID, id string, pm sg.PaymentMethod) (*sg.Checkout, error) {
+	pm, err := s.normalize(pm, "payment_method")
+	if err != nil {
+		return nil, err
+	}
 	for range maxCASRetries {
 		c, err := s.store.Checkout(ctx, merchantID, id)
 		if err != nil {

@@ -23,6 +23,7 @@ type Store interface {
 	Merchants(ctx context.Context, after string, limit int) ([]*sg.Merchant, error)
 	CreateKey(ctx context.Context, k *sg.APIKey) error
 	KeyByHash(ctx context.Context, hash string) (*sg.APIKey, error)
+	KeyByHashCounted(ctx context.Context, hash string, now time.Time) (*sg.APIKey, int64, error)
 	MerchantKeys(ctx context.Context, merchantID string) ([]*sg.APIKey, error)
 	RevokeKey(ctx context.Context, merchantID, keyID string, now int64) (*sg.APIKey, error)
 	KeyOwner(ctx context.Context, keyID string) (string, error)
@@ -203,6 +204,20 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (sg.Principal
 		return sg.Principal{}, err
 	}
 	return sg.Principal{MerchantID: k.MerchantID, KeyID: k.ID, Kind: k.Kind, Livemode: k.Livemode}, nil
+}
+
+// AuthenticateCounted is Authenticate that also counts the request against
+// the key's one-second rate window and returns the count, in one round
+// trip. Malformed keys are refused without touching the store.
+func (s *Service) AuthenticateCounted(ctx context.Context, secret string) (sg.Principal, int64, error) {
+	if !strings.HasPrefix(secret, "sk_") && !strings.HasPrefix(secret, "pk_") || len(secret) > 200 {
+		return sg.Principal{}, 0, sg.Errorf(sg.EUNAUTHORIZED, "api_key_invalid", "", "invalid API key")
+	}
+	k, n, err := s.store.KeyByHashCounted(ctx, store.HashKey(secret), s.now())
+	if err != nil {
+		return sg.Principal{}, n, err
+	}
+	return sg.Principal{MerchantID: k.MerchantID, KeyID: k.ID, Kind: k.Kind, Livemode: k.Livemode}, n, nil
 }
 
 // AddWallet registers a receiving address of the caller's merchant. The

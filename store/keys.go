@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +40,11 @@ func (k Keys) KeyByID(keyID string) string { return k.Prefix + ":{kid:" + keyID 
 
 // Wallets is a HASH: wallet id -> wallet JSON of one merchant.
 func (k Keys) Wallets(merchantID string) string { return k.merchant(merchantID) + "wallets" }
+
+// WalletAddresses is a HASH: "<chain>:<lower-case address>" -> wallet id,
+// one merchant's live wallets by address, so a duplicate is refused even
+// when two requests add the same address at once.
+func (k Keys) WalletAddresses(merchantID string) string { return k.merchant(merchantID) + "wallets:addr" }
 
 // AddressClaim is a STRING: "<merchant id> <wallet id>" owning an address on
 // a chain. An address belongs to one merchant so each transfer has one owner.
@@ -109,5 +115,8 @@ func (k Keys) Idempotency(merchantID string, live bool, key string) string {
 	return k.merchant(merchantID) + "idem:" + mode(live) + ":" + key
 }
 
-// RateLimitPrefix prefixes the rate limiter's keys (one per API key).
-func (k Keys) RateLimitPrefix() string { return k.Prefix + ":rl:" }
+// RateWindow is a STRING counter: requests made with one credential (the
+// SHA-256 of the presented key) in one second, expiring right after it.
+func (k Keys) RateWindow(subject string, unixSecond int64) string {
+	return k.Prefix + ":{rl:" + subject + "}:" + strconv.FormatInt(unixSecond, 10)
+}

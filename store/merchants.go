@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,15 +19,18 @@ func (s *Store) CreateMerchant(ctx context.Context, m *sg.Merchant) error {
 	if err != nil {
 		return fmt.Errorf("encode merchant: %w", err)
 	}
+	// The index entry goes first: one without a record is skipped by every
+	// reader, while a record missing from the index would never have its
+	// checkouts expired.
+	if err := s.rdb.ZAdd(ctx, s.keys.MerchantIndex(), redis.Z{Member: m.ID}).Err(); err != nil {
+		return fmt.Errorf("index merchant: %w", err)
+	}
 	ok, err := s.rdb.SetNX(ctx, s.keys.Merchant(m.ID), b, 0).Result()
 	if err != nil {
 		return fmt.Errorf("create merchant: %w", err)
 	}
 	if !ok {
 		return sg.Errorf(sg.ECONFLICT, "merchant_exists", "id", "merchant %s exists", m.ID)
-	}
-	if err := s.rdb.ZAdd(ctx, s.keys.MerchantIndex(), redis.Z{Member: m.ID}).Err(); err != nil {
-		return fmt.Errorf("index merchant: %w", err)
 	}
 	return nil
 }
@@ -172,7 +176,55 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (*sg.APIKey, error) 
 	return sk.APIKey, nil
 }
 
-// Keys lists a merchant's API keys, revoked ones included.
+// KeyByHashCounted is KeyByHash that also counts one request against the
+// credential's rate window of the current second, in the same round trip.
+// The count is returned even for an unknown key, so guessing keys is rate
+// limited too.
+func (s *Store) KeyByHashCounted(ctx context.Context, hash string, now time.Time) (*sg.APIKey, int64, error) {
+	window := s.keys.RateWindow(hash, now.Unix())
+	var get *redis.StringCmd
+	var incr *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, s.keys.KeyLookup(hash))
+		incr = p.Incr(ctx, window)
+		p.Expire(ctx, window, 2*time.Second)
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return nil, 0, fmt.Errorf("look up key: %w", err)
+	}
+	b, err := get.Bytes()
+	if err == redis.Nil {
+		return nil, incr.Val(), sg.Errorf(sg.EUNAUTHORIZED, "api_key_invalid", "", "invalid API key")
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("look up key: %w", err)
+	}
+	sk := storedKey{APIKey: &sg.APIKey{}}
+	if err := json.Unmarshal(b, &sk); err != nil {
+		return nil, 0, fmt.Errorf("decode key: %w", err)
+	}
+	sk.APIKey.Hash = sk.Hash
+	return sk.APIKey, incr.Val(), nil
+}
+
+// CountRequest counts one request of subject in the current second's rate
+// window and returns the count so far.
+func (s *Store) CountRequest(ctx context.Context, subject string, now time.Time) (int64, error) {
+	window := s.keys.RateWindow(subject, now.Unix())
+	var incr *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, window)
+		p.Expire(ctx, window, 2*time.Second)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count request: %w", err)
+	}
+	return incr.Val(), nil
+}
+
+// MerchantKeys lists a merchant's API keys, revoked ones included.
 func (s *Store) MerchantKeys(ctx context.Context, merchantID string) ([]*sg.APIKey, error) {
 	vals, err := s.rdb.HVals(ctx, s.keys.MerchantKeys(merchantID)).Result()
 	if err != nil {

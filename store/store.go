@@ -85,7 +85,8 @@ func notFound(err error, what string) error {
 	return err
 }
 
-// scriptError reports whether err is the Lua error reply msg.
+// scriptError reports whether err is the Lua error reply msg. Redis 7
+// prefixes a code-less error_reply with "ERR ", older servers do not.
 func scriptError(err error, msg string) bool {
-	return err != nil && strings.HasPrefix(err.Error(), msg)
+	return err != nil && strings.HasPrefix(strings.TrimPrefix(err.Error(), "ERR "), msg)
 }

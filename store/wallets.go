@@ -17,12 +17,45 @@ import (
 // their checkout.
 const ReleasedClaimTTL = sg.MaxCheckoutExpiry + 7*24*time.Hour + time.Hour
 
+// staleWalletIndex is how old an address index entry without a wallet must
+// be before a new add may take it over.
+const staleWalletIndex = time.Minute
+
 // AddWallet claims the wallet's address for its merchant and stores the
-// wallet. An address held by another merchant is a conflict.
+// wallet. The same address twice for one merchant is wallet_exists; an
+// address held by another merchant is wallet_address_taken.
 func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
+	idx := s.keys.WalletAddresses(w.MerchantID)
+	field := w.Chain + ":" + strings.ToLower(w.Address)
+	// One field per address and merchant: of two concurrent adds only one
+	// takes it. A field whose wallet is missing is left over from a crash
+	// between these steps or from a deleted wallet, and is taken over.
+	ok, err := s.rdb.HSetNX(ctx, idx, field, w.ID).Result()
+	if err != nil {
+		return fmt.Errorf("index wallet: %w", err)
+	}
+	if !ok {
+		cur, err := s.rdb.HGet(ctx, idx, field).Result()
+		if err != nil {
+			return fmt.Errorf("read wallet index: %w", err)
+		}
+		live, err := s.rdb.HExists(ctx, s.keys.Wallets(w.MerchantID), cur).Result()
+		if err != nil {
+			return fmt.Errorf("read wallet: %w", err)
+		}
+		// A concurrent add holds the field before its wallet is written; only
+		// an old enough field without a wallet is a leftover.
+		if live || time.Since(sg.IDTime(sg.PrefixWallet, cur)) < staleWalletIndex {
+			return sg.Errorf(sg.ECONFLICT, "wallet_exists", "address", "wallet %s already has this address", cur)
+		}
+		if err := s.rdb.HSet(ctx, idx, field, w.ID).Err(); err != nil {
+			return fmt.Errorf("index wallet: %w", err)
+		}
+	}
+
 	claim := s.keys.AddressClaim(w.Chain, w.Address)
 	owner := w.MerchantID + " " + w.ID
-	ok, err := s.rdb.SetNX(ctx, claim, owner, 0).Result()
+	ok, err = s.rdb.SetNX(ctx, claim, owner, 0).Result()
 	if err != nil {
 		return fmt.Errorf("claim address: %w", err)
 	}
@@ -31,21 +64,11 @@ func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
 		if err != nil {
 			return fmt.Errorf("read address claim: %w", err)
 		}
-		curMerchant, _, _ := strings.Cut(cur, " ")
-		if curMerchant != w.MerchantID {
+		if curMerchant, _, _ := strings.Cut(cur, " "); curMerchant != w.MerchantID {
+			s.rdb.HDel(ctx, idx, field)
 			return sg.Errorf(sg.ECONFLICT, "wallet_address_taken", "address", "this address is registered by another merchant")
 		}
-		// The merchant's own claim: either a live wallet (a duplicate) or a
-		// deleted one still draining; re-adding a deleted one takes it back.
-		ws, err := s.Wallets(ctx, w.MerchantID)
-		if err != nil {
-			return err
-		}
-		for _, x := range ws {
-			if x.Chain == w.Chain && strings.EqualFold(x.Address, w.Address) {
-				return sg.Errorf(sg.ECONFLICT, "wallet_exists", "address", "wallet %s already has this address", x.ID)
-			}
-		}
+		// The merchant's own claim, left by a deleted wallet still draining.
 		if err := s.rdb.Set(ctx, claim, owner, 0).Err(); err != nil {
 			return fmt.Errorf("claim address: %w", err)
 		}
@@ -111,6 +134,9 @@ func (s *Store) DeleteWallet(ctx context.Context, merchantID, id string) (*sg.Wa
 	}
 	if err := s.rdb.HDel(ctx, s.keys.Wallets(merchantID), id).Err(); err != nil {
 		return nil, fmt.Errorf("delete wallet: %w", err)
+	}
+	if err := s.rdb.HDel(ctx, s.keys.WalletAddresses(merchantID), w.Chain+":"+strings.ToLower(w.Address)).Err(); err != nil {
+		return nil, fmt.Errorf("unindex wallet: %w", err)
 	}
 	claim := s.keys.AddressClaim(w.Chain, w.Address)
 	cur, err := s.rdb.Get(ctx, claim).Result()

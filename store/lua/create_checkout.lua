@@ -7,6 +7,7 @@
 -- KEYS[4] order_id index     ZSET (written only when ARGV[3] == '1')
 -- KEYS[5] events             HASH event id -> json
 -- KEYS[6] event index        ZSET (scores 0, by id)
+-- KEYS[7] open expiries      ZSET checkout id scored by expiry (unix ms)
 -- ARGV[1] checkout id, ARGV[2] checkout json, ARGV[3] '1' if it has an order_id,
 -- ARGV[4] event id, ARGV[5] event json, ARGV[6] expiry (unix ms)
 --
