@@ -222,4 +222,3 @@ func measureOccupancy(ctx context.Context, st *store.Store, alloc *checkout.Allo
 	}
 	return nil
 }
-

@@ -44,7 +44,9 @@ func (k Keys) Wallets(merchantID string) string { return k.merchant(merchantID) 
 // WalletAddresses is a HASH: "<chain>:<lower-case address>" -> wallet id,
 // one merchant's live wallets by address, so a duplicate is refused even
 // when two requests add the same address at once.
-func (k Keys) WalletAddresses(merchantID string) string { return k.merchant(merchantID) + "wallets:addr" }
+func (k Keys) WalletAddresses(merchantID string) string {
+	return k.merchant(merchantID) + "wallets:addr"
+}
 
 // AddressClaim is a STRING: "<merchant id> <wallet id>" owning an address on
 // a chain. An address belongs to one merchant so each transfer has one owner.
