@@ -33,12 +33,13 @@ const (
 )
 
 // transitions is the checkout state machine: from each state, the states it
-// may move to. processing goes back to open (or expired) when its transfer
-// leaves the canonical chain; expired and canceled checkouts still accept a
-// payment inside the late window so that it is never lost.
+// may move to. processing goes back to where it came from (open, expired or
+// canceled) when its transfer leaves the canonical chain; expired and
+// canceled checkouts still accept a payment inside the late window so that
+// it is never lost.
 var transitions = map[CheckoutStatus][]CheckoutStatus{
 	StatusOpen:       {StatusProcessing, StatusPaid, StatusExpired, StatusCanceled},
-	StatusProcessing: {StatusPaid, StatusOpen, StatusExpired},
+	StatusProcessing: {StatusPaid, StatusOpen, StatusExpired, StatusCanceled},
 	StatusExpired:    {StatusProcessing, StatusPaid},
 	StatusCanceled:   {StatusProcessing, StatusPaid},
 	StatusPaid:       {},
@@ -158,6 +159,17 @@ type Checkout struct {
 	CanceledAt    int64             `json:"canceled_at,omitempty"`
 	ExpiredAt     int64             `json:"expired_at,omitempty"`
 	PaidAt        int64             `json:"paid_at,omitempty"`
+	// Payments lists the ids of the payments applied to the checkout, oldest
+	// first; reverted ones stay listed with their payment marked reverted.
+	Payments []string `json:"payments"`
+	// PaidWith is the method of the payment that settled (or is settling)
+	// the checkout.
+	PaidWith *PaymentMethod `json:"paid_with,omitempty"`
+	// AmountDue and AmountReceived are decimal strings in PaidWith's token,
+	// set once a payment is applied, so underpaid and overpaid checkouts
+	// show by how much.
+	AmountDue      string `json:"amount_due,omitempty"`
+	AmountReceived string `json:"amount_received,omitempty"`
 
 	MerchantID string `json:"-"`
 	// Version is the store's revision of the record; a change made from an

@@ -30,6 +30,7 @@ func TestCanTransition(t *testing.T) {
 		{processing, paid}:     true,
 		{processing, open}:     true,
 		{processing, expired}:  true,
+		{processing, canceled}: true,
 		{expired, processing}:  true,
 		{expired, paid}:        true,
 		{canceled, processing}: true,

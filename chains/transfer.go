@@ -1,6 +1,9 @@
 package chains
 
-import "math/big"
+import (
+	"context"
+	"math/big"
+)
 
 // Transfer is a token transfer a watcher saw on a chain: one ERC-20
 // Transfer log, or one SPL token transfer instruction. (Chain, TxHash,
@@ -24,3 +27,12 @@ func (t Transfer) ID() string {
 }
 
 func itoa(u uint) string { return new(big.Int).SetUint64(uint64(u)).String() }
+
+// Verifier re-checks a transfer against the canonical chain right before it
+// settles a payment.
+type Verifier interface {
+	// Canonical reports whether the transfer's block is still the canonical
+	// block at its height (same hash) and its transaction succeeded and
+	// still holds the transfer.
+	Canonical(ctx context.Context, t Transfer) (bool, error)
+}

@@ -149,36 +149,7 @@ func checkoutFromHash(merchantID string, vals []any) (*sg.Checkout, error) {
 // status indexes (from oldStatus) and records evt (may be nil) atomically.
 // A concurrent change makes it fail with a conflict the caller retries.
 func (s *Store) UpdateCheckout(ctx context.Context, c *sg.Checkout, oldStatus sg.CheckoutStatus, evt *sg.Event) error {
-	b, err := encodeCheckout(c)
-	if err != nil {
-		return err
-	}
-	evtID, eb := "", []byte(nil)
-	if evt != nil {
-		evtID = evt.ID
-		if eb, err = json.Marshal(evt); err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-	}
-	k := s.keys
-	nv, err := updateCheckoutScript.Run(ctx, s.rdb, []string{
-		k.Checkout(c.MerchantID, c.ID),
-		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(oldStatus)),
-		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(c.Status)),
-		k.Events(c.MerchantID),
-		k.EventIndex(c.MerchantID, c.Livemode),
-		k.Expiries(c.MerchantID),
-	}, c.Version, b, c.ID, evtID, eb, string(c.Status), c.ExpiresAt*1000).Int64()
-	switch {
-	case scriptError(err, "NOTFOUND"):
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
-	case scriptError(err, "VERSION"):
-		return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
-	case err != nil:
-		return fmt.Errorf("update checkout: %w", err)
-	}
-	c.Version = nv
-	return nil
+	return s.Apply(ctx, Change{MerchantID: c.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: oldStatus, Event: evt})
 }
 
 // CheckoutFilter narrows a checkout list. Zero values mean no filter.

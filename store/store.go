@@ -25,15 +25,15 @@ var (
 	releaseLua string
 	//go:embed lua/create_checkout.lua
 	createCheckoutLua string
-	//go:embed lua/update_checkout.lua
-	updateCheckoutLua string
+	//go:embed lua/apply.lua
+	applyLua string
 	//go:embed lua/idempotency_begin.lua
 	idempotencyBeginLua string
 
 	reserveScript          = redis.NewScript(reserveLua)
 	releaseScript          = redis.NewScript(releaseLua)
 	createCheckoutScript   = redis.NewScript(createCheckoutLua)
-	updateCheckoutScript   = redis.NewScript(updateCheckoutLua)
+	applyScript            = redis.NewScript(applyLua)
 	idempotencyBeginScript = redis.NewScript(idempotencyBeginLua)
 )
 
@@ -69,7 +69,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // LoadScripts loads every Lua script into Redis so the first requests do not
 // pay for EVALSHA misses.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{reserveScript, releaseScript, createCheckoutScript, updateCheckoutScript, idempotencyBeginScript} {
+	for _, sc := range []*redis.Script{reserveScript, releaseScript, createCheckoutScript, applyScript, idempotencyBeginScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("load script: %w", err)
 		}

@@ -1,0 +1,345 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/store"
+)
+
+// SettleStore is what the settler needs from the store. Lookups return
+// not_found; Apply returns conflict "checkout_changed" when the checkout
+// moved on since it was read.
+type SettleStore interface {
+	AddressOwner(ctx context.Context, chain, address string) (string, error)
+	ReservationHolder(ctx context.Context, sp store.Space, amount *big.Int, at time.Time) (string, bool, error)
+	Checkout(ctx context.Context, merchantID, id string) (*sg.Checkout, error)
+	Payment(ctx context.Context, merchantID, id string) (*sg.Payment, error)
+	PaymentByTransfer(ctx context.Context, merchantID, chain, txHash string, logIndex uint) (*sg.Payment, error)
+	Apply(ctx context.Context, ch store.Change) error
+	AddPending(ctx context.Context, chain string, ref store.PendingRef) error
+	PendingBetween(ctx context.Context, chain string, from, to uint64, limit int) ([]store.PendingRef, error)
+	RemovePending(ctx context.Context, chain string, ref store.PendingRef) error
+}
+
+var _ SettleStore = (*store.Store)(nil)
+
+// Settler turns what the chain watchers see into payments and checkout
+// state: a transfer of the exact reserved amount moves its checkout to
+// processing, finality makes it paid exactly once, and a reorg moves it
+// back. It is safe to call again with anything already seen.
+type Settler struct {
+	store    SettleStore
+	registry *chains.Registry
+	now      sg.Clock
+	log      *slog.Logger
+}
+
+// NewSettler returns a settler. clock defaults to time.Now.
+func NewSettler(st SettleStore, reg *chains.Registry, clock sg.Clock, log *slog.Logger) *Settler {
+	if clock == nil {
+		clock = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Settler{store: st, registry: reg, now: clock, log: log}
+}
+
+// pendingBatch bounds the payments settled per call.
+const pendingBatch = 500
+
+// Transfers records every transfer to a merchant's address as a payment and
+// applies the ones that hit a reservation to their checkout.
+func (s *Settler) Transfers(ctx context.Context, chain string, ts []chains.Transfer) error {
+	for _, t := range ts {
+		if err := s.seen(ctx, chain, t); err != nil {
+			return fmt.Errorf("transfer %s: %w", t.ID(), err)
+		}
+	}
+	return nil
+}
+
+func tokenByContract(c *chains.Chain, contract string) (*chains.Token, bool) {
+	for i := range c.Tokens {
+		if strings.EqualFold(c.Tokens[i].Contract, contract) {
+			return &c.Tokens[i], true
+		}
+	}
+	return nil, false
+}
+
+func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) error {
+	chain, ok := s.registry.Chain(chainID)
+	if !ok {
+		return nil
+	}
+	tok, ok := tokenByContract(chain, t.Token)
+	if !ok {
+		return nil // never match a token the registry does not list
+	}
+	to, err := chain.ValidateAddress(t.To)
+	if err != nil {
+		return nil
+	}
+	owner, err := s.store.AddressOwner(ctx, chain.ID, to)
+	if sg.IsCode(err, sg.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p, err := s.store.PaymentByTransfer(ctx, owner, chain.ID, t.TxHash, t.LogIndex)
+	switch {
+	case err == nil && p.Status != sg.PaymentReverted:
+		return nil // seen before: nothing changes
+	case err == nil:
+		// Reverted by a reorg and now in a block again: the same payment
+		// comes back and is matched again.
+	case sg.IsCode(err, sg.ENOTFOUND):
+		now := s.now()
+		p = &sg.Payment{
+			ID: sg.NewID(sg.PrefixPayment, now), Object: "payment", Livemode: !chain.Testnet,
+			Chain: chain.ID, Token: tok.Symbol, Contract: tok.Contract, Decimals: tok.Decimals,
+			TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, To: to,
+			Amount: new(big.Int).Set(t.Amount), Created: now.Unix(), MerchantID: owner,
+		}
+	default:
+		return err
+	}
+	p.Status = sg.PaymentPending
+	p.BlockNumber, p.BlockHash, p.BlockTime = t.BlockNumber, t.BlockHash, t.BlockTime
+	p.CheckoutID = ""
+	if err := s.store.AddPending(ctx, chain.ID, store.PendingRef{MerchantID: owner, PaymentID: p.ID, Block: t.BlockNumber}); err != nil {
+		return err
+	}
+	sp := store.Space{MerchantID: owner, Chain: chain.ID, Contract: tok.Contract, Address: to}
+	holder, live, err := s.store.ReservationHolder(ctx, sp, p.Amount, time.Unix(t.BlockTime, 0))
+	if sg.IsCode(err, sg.ENOTFOUND) || (err == nil && !live) {
+		// No checkout reserved this amount (or its late window had ended
+		// when the block was made): an unmatched payment, announced once
+		// it is final.
+		return s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p})
+	}
+	if err != nil {
+		return err
+	}
+	return s.onCheckout(ctx, owner, holder, p, func(c *sg.Checkout, now time.Time) (string, error) {
+		if !slices.Contains(c.Payments, p.ID) {
+			c.Payments = append(c.Payments, p.ID)
+		}
+		switch c.Status {
+		case sg.StatusOpen, sg.StatusExpired, sg.StatusCanceled:
+			pm := sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}
+			c.PaidWith = &pm
+			if m, ok := c.Method(pm); ok && m.Amount != nil {
+				c.AmountDue = sg.FormatUnits(m.Amount, tok.Decimals)
+			}
+			c.AmountReceived = sg.FormatUnits(p.Amount, tok.Decimals)
+			return sg.EventCheckoutProcessing, c.Transition(sg.StatusProcessing, now)
+		default:
+			// Another payment already settles it: the reserved amount was
+			// paid twice.
+			c.Exception = sg.ExceptionMultiple
+			return "", nil
+		}
+	})
+}
+
+// onCheckout applies change to the latest version of a checkout together
+// with payment p (whose CheckoutID it sets), retrying when another writer
+// got there first. change returns the event type to record, or "".
+func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string, p *sg.Payment, change func(c *sg.Checkout, now time.Time) (string, error)) error {
+	for range maxCASRetries {
+		c, err := s.store.Checkout(ctx, merchantID, checkoutID)
+		if err != nil {
+			return err
+		}
+		old := c.Status
+		now := s.now()
+		p.CheckoutID = c.ID
+		typ, err := change(c, now)
+		if err != nil {
+			return err
+		}
+		var evt *sg.Event
+		if typ != "" {
+			if evt, err = newEvent(c, typ, now); err != nil {
+				return err
+			}
+		}
+		err = s.store.Apply(ctx, store.Change{MerchantID: merchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})
+		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+			continue
+		}
+		return err
+	}
+	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
+}
+
+// Confirmed settles the chain's pending payments in blocks up to height,
+// after v re-checks each against the canonical chain: the first payment of
+// a checkout makes it paid (or paid_late after expiry or cancelation), a
+// later one marks it multiple, an unmatched one is announced, and one that
+// left the chain is reverted.
+func (s *Settler) Confirmed(ctx context.Context, chain string, height uint64, v chains.Verifier) error {
+	refs, err := s.store.PendingBetween(ctx, chain, 0, height, pendingBatch)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
+		if sg.IsCode(err, sg.ENOTFOUND) || (err == nil && p.Status != sg.PaymentPending) {
+			if err := s.store.RemovePending(ctx, chain, ref); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if p.BlockNumber > height {
+			continue
+		}
+		ok, err := v.Canonical(ctx, transferOf(p))
+		if err != nil {
+			// The node could not answer: the payment stays pending and is
+			// checked again at the next confirmation.
+			s.log.Warn("verify payment", "chain", chain, "payment", p.ID, "err", err)
+			continue
+		}
+		if !ok {
+			err = s.revert(ctx, p)
+		} else {
+			err = s.confirm(ctx, p)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.store.RemovePending(ctx, chain, ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func transferOf(p *sg.Payment) chains.Transfer {
+	return chains.Transfer{
+		Chain: p.Chain, TxHash: p.TxHash, LogIndex: p.LogIndex, BlockNumber: p.BlockNumber,
+		BlockHash: p.BlockHash, BlockTime: p.BlockTime, From: p.From, To: p.To, Token: p.Contract, Amount: p.Amount,
+	}
+}
+
+func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
+	p.Status = sg.PaymentConfirmed
+	p.ConfirmedAt = s.now().Unix()
+	if p.CheckoutID == "" {
+		evt, err := paymentEvent(p, sg.EventPaymentUnmatched, s.now())
+		if err != nil {
+			return err
+		}
+		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, Event: evt})
+	}
+	return s.onCheckout(ctx, p.MerchantID, p.CheckoutID, p, func(c *sg.Checkout, now time.Time) (string, error) {
+		if c.Status != sg.StatusProcessing {
+			// Already paid by another payment of the same amount.
+			c.Exception = sg.ExceptionMultiple
+			return "", nil
+		}
+		late := p.BlockTime >= c.ExpiresAt || c.CanceledAt != 0
+		if err := c.Transition(sg.StatusPaid, now); err != nil {
+			return "", err
+		}
+		if late {
+			c.Exception = sg.ExceptionPaidLate
+			return sg.EventCheckoutPaidLate, nil
+		}
+		return sg.EventCheckoutPaid, nil
+	})
+}
+
+// Reorg reverts every pending payment of the chain in blocks from
+// fromHeight on; the watcher then rescans and reports the transfers that
+// made it into the new blocks again.
+func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) error {
+	for {
+		refs, err := s.store.PendingBetween(ctx, chain, fromHeight, math.MaxUint64, pendingBatch)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
+			if err == nil && p.Status == sg.PaymentPending {
+				err = s.revert(ctx, p)
+			}
+			if err != nil && !sg.IsCode(err, sg.ENOTFOUND) {
+				return err
+			}
+			if err := s.store.RemovePending(ctx, chain, ref); err != nil {
+				return err
+			}
+		}
+		if len(refs) < pendingBatch {
+			return nil
+		}
+	}
+}
+
+// revert marks a payment reverted and moves its checkout back to the state
+// it had before the payment: canceled, expired if its time has passed, or
+// open. It records payment.reverted.
+func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
+	p.Status = sg.PaymentReverted
+	evt, err := paymentEvent(p, sg.EventPaymentReverted, s.now())
+	if err != nil {
+		return err
+	}
+	if p.CheckoutID == "" {
+		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, Event: evt})
+	}
+	checkoutID := p.CheckoutID
+	for range maxCASRetries {
+		c, err := s.store.Checkout(ctx, p.MerchantID, checkoutID)
+		if err != nil {
+			return err
+		}
+		old := c.Status
+		now := s.now()
+		if c.Status == sg.StatusProcessing {
+			back := sg.StatusOpen
+			switch {
+			case c.CanceledAt != 0:
+				back = sg.StatusCanceled
+			case now.Unix() >= c.ExpiresAt:
+				back = sg.StatusExpired
+			}
+			c.Status = back // the reverse of a recorded transition, not a new one
+			c.PaidWith, c.AmountDue, c.AmountReceived = nil, "", ""
+		}
+		err = s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})
+		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+			continue
+		}
+		return err
+	}
+	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
+}
+
+func paymentEvent(p *sg.Payment, typ string, now time.Time) (*sg.Event, error) {
+	data, err := p.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode event data: %w", err)
+	}
+	return &sg.Event{
+		ID: sg.NewID(sg.PrefixEvent, now), Object: "event", Type: typ, Created: now.Unix(),
+		Livemode: p.Livemode, Data: data, MerchantID: p.MerchantID,
+	}, nil
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	sg "github.com/stablegate/stablegate"
+)
+
+// Change is one atomic change of a merchant's records: a checkout
+// (compare-and-set at its Version), a payment, and the event recording
+// them. Any of the three may be nil, but not all.
+type Change struct {
+	MerchantID string
+	Livemode   bool
+	Checkout   *sg.Checkout
+	OldStatus  sg.CheckoutStatus // the checkout's status when it was read
+	Payment    *sg.Payment
+	Event      *sg.Event
+}
+
+// TransferKey names a transfer inside a merchant's payments.
+func TransferKey(chain, txHash string, logIndex uint) string {
+	return chain + ":" + strings.ToLower(txHash) + ":" + strconv.FormatUint(uint64(logIndex), 10)
+}
+
+// Apply makes ch in one step. It fails with conflict "checkout_changed"
+// when the checkout moved on since it was read, not_found when it is gone,
+// and conflict "transfer_recorded" when another payment holds the transfer.
+func (s *Store) Apply(ctx context.Context, ch Change) error {
+	k := s.keys
+	m := ch.MerchantID
+	args := make([]any, 12)
+	keys := []string{
+		k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""),
+		k.Expiries(m), k.Events(m), k.EventIndex(m, ch.Livemode),
+		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
+	}
+	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
+	if c := ch.Checkout; c != nil {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode checkout: %w", err)
+		}
+		keys[0] = k.Checkout(m, c.ID)
+		keys[1] = k.CheckoutStatusIndex(m, c.Livemode, string(ch.OldStatus))
+		keys[2] = k.CheckoutStatusIndex(m, c.Livemode, string(c.Status))
+		args[0], args[1], args[2], args[3], args[4], args[5] = "1", c.Version, b, c.ID, string(c.Status), c.ExpiresAt*1000
+	}
+	args[6], args[7] = "", ""
+	if e := ch.Event; e != nil {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		args[6], args[7] = e.ID, b
+	}
+	args[8], args[9], args[10], args[11] = "", "", "", "0"
+	if p := ch.Payment; p != nil {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("encode payment: %w", err)
+		}
+		unmatched := "0"
+		if p.CheckoutID == "" && p.Status != sg.PaymentReverted {
+			unmatched = "1"
+		}
+		args[8], args[9], args[10], args[11] = p.ID, b, TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched
+	}
+	nv, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64()
+	switch {
+	case scriptError(err, "NOTFOUND"):
+		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+	case scriptError(err, "VERSION"):
+		return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
+	case scriptError(err, "TRANSFER"):
+		return sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
+	case err != nil:
+		return fmt.Errorf("apply change: %w", err)
+	}
+	if ch.Checkout != nil {
+		ch.Checkout.Version = nv
+	}
+	return nil
+}
+
+func decodePayment(merchantID string, b []byte) (*sg.Payment, error) {
+	var p sg.Payment
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("decode payment: %w", err)
+	}
+	p.MerchantID = merchantID
+	return &p, nil
+}
+
+// Payment returns one payment of a merchant; not_found for another's.
+func (s *Store) Payment(ctx context.Context, merchantID, id string) (*sg.Payment, error) {
+	b, err := s.rdb.HGet(ctx, s.keys.Payments(merchantID), id).Bytes()
+	if err != nil {
+		return nil, notFound(err, "payment")
+	}
+	return decodePayment(merchantID, b)
+}
+
+// PaymentByTransfer returns the merchant's payment for a transfer, or
+// not_found when the transfer was never recorded.
+func (s *Store) PaymentByTransfer(ctx context.Context, merchantID, chain, txHash string, logIndex uint) (*sg.Payment, error) {
+	id, err := s.rdb.HGet(ctx, s.keys.PaymentsByTransfer(merchantID), TransferKey(chain, txHash, logIndex)).Result()
+	if err != nil {
+		return nil, notFound(err, "payment")
+	}
+	return s.Payment(ctx, merchantID, id)
+}
+
+// PaymentFilter narrows a payment list.
+type PaymentFilter struct {
+	Livemode      bool
+	Unmatched     bool
+	StartingAfter string
+	EndingBefore  string
+	Limit         int
+}
+
+// ListPayments returns a page of a merchant's payments, newest first.
+func (s *Store) ListPayments(ctx context.Context, merchantID string, f PaymentFilter) ([]*sg.Payment, bool, error) {
+	index := s.keys.PaymentIndex(merchantID, f.Livemode)
+	if f.Unmatched {
+		index = s.keys.UnmatchedIndex(merchantID, f.Livemode)
+	}
+	lo, hi := "-", "+"
+	if f.StartingAfter != "" {
+		hi = "(" + f.StartingAfter
+	}
+	if f.EndingBefore != "" {
+		lo = "(" + f.EndingBefore
+	}
+	by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(f.Limit + 1)}
+	var ids []string
+	var err error
+	if f.EndingBefore != "" {
+		ids, err = s.rdb.ZRangeByLex(ctx, index, by).Result()
+	} else {
+		ids, err = s.rdb.ZRevRangeByLex(ctx, index, by).Result()
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("list payments: %w", err)
+	}
+	hasMore := len(ids) > f.Limit
+	if hasMore {
+		ids = ids[:f.Limit]
+	}
+	if f.EndingBefore != "" {
+		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+			ids[i], ids[j] = ids[j], ids[i]
+		}
+	}
+	if len(ids) == 0 {
+		return nil, false, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.keys.Payments(merchantID), ids...).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("get payments: %w", err)
+	}
+	out := make([]*sg.Payment, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		p, err := decodePayment(merchantID, []byte(str))
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, p)
+	}
+	return out, hasMore, nil
+}
+
+// PendingRef names a payment waiting for finality on a chain.
+type PendingRef struct {
+	MerchantID string
+	PaymentID  string
+	Block      uint64
+}
+
+// AddPending lists a payment as waiting for finality at a block height.
+func (s *Store) AddPending(ctx context.Context, chain string, ref PendingRef) error {
+	err := s.rdb.ZAdd(ctx, s.keys.Pending(chain), redis.Z{Score: float64(ref.Block), Member: ref.MerchantID + "/" + ref.PaymentID}).Err()
+	if err != nil {
+		return fmt.Errorf("add pending payment: %w", err)
+	}
+	return nil
+}
+
+// PendingBetween returns up to limit pending payments of a chain with block
+// heights in [from, to].
+func (s *Store) PendingBetween(ctx context.Context, chain string, from, to uint64, limit int) ([]PendingRef, error) {
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.keys.Pending(chain), &redis.ZRangeBy{
+		Min: strconv.FormatUint(from, 10), Max: strconv.FormatUint(to, 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list pending payments: %w", err)
+	}
+	out := make([]PendingRef, 0, len(zs))
+	for _, z := range zs {
+		member, _ := z.Member.(string)
+		m, id, ok := strings.Cut(member, "/")
+		if ok {
+			out = append(out, PendingRef{MerchantID: m, PaymentID: id, Block: uint64(z.Score)})
+		}
+	}
+	return out, nil
+}
+
+// RemovePending drops a payment from a chain's pending list.
+func (s *Store) RemovePending(ctx context.Context, chain string, ref PendingRef) error {
+	if err := s.rdb.ZRem(ctx, s.keys.Pending(chain), ref.MerchantID+"/"+ref.PaymentID).Err(); err != nil {
+		return fmt.Errorf("remove pending payment: %w", err)
+	}
+	return nil
+}
