@@ -111,6 +111,30 @@ func (k Keys) EventIndex(merchantID string, live bool) string {
 	return k.merchant(merchantID) + "evt:idx:" + mode(live)
 }
 
+// Payments is a HASH: payment id -> payment JSON of one merchant.
+func (k Keys) Payments(merchantID string) string { return k.merchant(merchantID) + "pay" }
+
+// PaymentsByTransfer is a HASH: "<chain>:<tx hash>:<log index>" -> payment
+// id, so a transfer seen twice maps to its one payment.
+func (k Keys) PaymentsByTransfer(merchantID string) string { return k.merchant(merchantID) + "pay:bytx" }
+
+// PaymentIndex is a ZSET (scores 0, ordered by id): payments of one mode.
+func (k Keys) PaymentIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "pay:idx:" + mode(live)
+}
+
+// UnmatchedIndex is a ZSET like PaymentIndex holding only payments that no
+// checkout claims.
+func (k Keys) UnmatchedIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "pay:idx:" + mode(live) + ":unmatched"
+}
+
+// Pending is a ZSET: "<merchant id>/<payment id>" of a chain's payments that
+// are not final yet, scored by block height, for confirmation and reorgs.
+// It is written before the payment, so a crash in between leaves only an
+// entry that the settler drops.
+func (k Keys) Pending(chain string) string { return k.Prefix + ":{pending:" + chain + "}" }
+
 // Idempotency is a HASH: state, fingerprint, status and body of one
 // Idempotency-Key of one merchant and mode.
 func (k Keys) Idempotency(merchantID string, live bool, key string) string {
@@ -122,3 +146,25 @@ func (k Keys) Idempotency(merchantID string, live bool, key string) string {
 func (k Keys) RateWindow(subject string, unixSecond int64) string {
 	return k.Prefix + ":{rl:" + subject + "}:" + strconv.FormatInt(unixSecond, 10)
 }
+
+// chainWatch is the common part of the keys of one chain's watcher: the
+// {chain:<id>} hash tag keeps its cursor and lease on one cluster slot, so
+// the fenced cursor write is one script.
+func (k Keys) chainWatch(chain string) string { return k.Prefix + ":{chain:" + chain + "}:" }
+
+// WatchCursor is a HASH {height, hash, token, at}: the last block the chain's
+// watcher scanned, the fencing token that wrote it and when (unix ms).
+func (k Keys) WatchCursor(chain string) string { return k.chainWatch(chain) + "cursor" }
+
+// WatchRecent is a ZSET: hashes of recent scanned blocks (0x-hex members)
+// scored by height, bounded, which the watcher compares with the canonical
+// chain to find a reorg's fork point.
+func (k Keys) WatchRecent(chain string) string { return k.chainWatch(chain) + "recent" }
+
+// WatchLease is a STRING "<token> <holder>" with a TTL: the replica that
+// watches the chain, while it keeps renewing.
+func (k Keys) WatchLease(chain string) string { return k.chainWatch(chain) + "lease" }
+
+// WatchFence is a STRING counter without TTL: the last fencing token issued
+// for the chain's lease, so tokens only grow.
+func (k Keys) WatchFence(chain string) string { return k.chainWatch(chain) + "fence" }
