@@ -1,0 +1,267 @@
+package checkout_test
+
+import (
+	"context"
+	"log/slog"
+	"math/big"
+	"testing"
+	"time"
+
+	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/checkout"
+	"github.com/stablegate/stablegate/store"
+)
+
+// verdicts is a chains.Verifier that answers from a table the test fills:
+// a transfer is canonical unless the test says otherwise.
+type verdicts map[string]bool
+
+func (v verdicts) Canonical(_ context.Context, t chains.Transfer) (bool, error) {
+	ok, seen := v[t.ID()]
+	return ok || !seen, nil
+}
+
+type settleFixture struct {
+	*fixture
+	settler *checkout.Settler
+	wallet  *sg.Wallet
+	co      *sg.Checkout
+	tx      int
+}
+
+const settleChain = "devnet18"
+
+func newSettleFixture(t *testing.T) *settleFixture {
+	f := &settleFixture{fixture: newFixture(t)}
+	f.settler = checkout.NewSettler(f.st, f.reg, f.clock.Now, slog.New(slog.DiscardHandler))
+	f.wallet = f.addWallet(f.p, settleChain)
+	f.co = f.create(f.p, checkout.CreateParams{Price: "50.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}})
+	return f
+}
+
+// transfer builds a transfer of amount to the wallet in block n, made at
+// the fixture clock's current time.
+func (f *settleFixture) transfer(amount *big.Int, block uint64) chains.Transfer {
+	f.tx++
+	return chains.Transfer{
+		Chain: settleChain, TxHash: "0x" + big.NewInt(int64(f.tx)).Text(16), LogIndex: 0,
+		BlockNumber: block, BlockHash: "0xb" + big.NewInt(int64(block)).Text(16), BlockTime: f.clock.Now().Unix(),
+		From: newAddress(f.t), To: f.wallet.Address, Token: devnet18.Tokens[0].Contract, Amount: amount,
+	}
+}
+
+func (f *settleFixture) reserved() *big.Int { return f.co.Methods[0].Amount }
+
+func (f *settleFixture) see(ts ...chains.Transfer) {
+	f.t.Helper()
+	if err := f.settler.Transfers(f.ctx, settleChain, ts); err != nil {
+		f.t.Fatalf("Transfers: %v", err)
+	}
+}
+
+func (f *settleFixture) confirm(height uint64, v verdicts) {
+	f.t.Helper()
+	if err := f.settler.Confirmed(f.ctx, settleChain, height, v); err != nil {
+		f.t.Fatalf("Confirmed: %v", err)
+	}
+}
+
+func (f *settleFixture) checkout() *sg.Checkout {
+	f.t.Helper()
+	c, err := f.st.Checkout(f.ctx, f.m.ID, f.co.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *settleFixture) payment(t chains.Transfer) *sg.Payment {
+	f.t.Helper()
+	p, err := f.st.PaymentByTransfer(f.ctx, f.m.ID, t.Chain, t.TxHash, t.LogIndex)
+	if err != nil {
+		f.t.Fatalf("payment of %s: %v", t.ID(), err)
+	}
+	return p
+}
+
+func (f *settleFixture) wantState(status sg.CheckoutStatus, exc sg.Exception) {
+	f.t.Helper()
+	c := f.checkout()
+	if c.Status != status || c.Exception != exc {
+		f.t.Fatalf("checkout is %s/%q, want %s/%q", c.Status, c.Exception, status, exc)
+	}
+}
+
+func (f *settleFixture) wantEvents(typ string, n int) {
+	f.t.Helper()
+	if got := len(f.events(f.m.ID, typ)); got != n {
+		f.t.Fatalf("%d %s events, want %d", got, typ, n)
+	}
+}
+
+func TestSettleExactAmountOnce(t *testing.T) {
+	f := newSettleFixture(t)
+	tr := f.transfer(f.reserved(), 10)
+	f.see(tr)
+	f.see(tr) // the watcher may deliver a transfer again
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+	f.wantEvents(sg.EventCheckoutProcessing, 1)
+
+	f.confirm(9, nil) // below the payment's block: nothing final yet
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+
+	f.confirm(10, nil)
+	f.confirm(12, nil)
+	f.see(tr)
+	f.wantState(sg.StatusPaid, sg.ExceptionNone)
+	f.wantEvents(sg.EventCheckoutPaid, 1)
+	c := f.checkout()
+	p := f.payment(tr)
+	if p.Status != sg.PaymentConfirmed || p.CheckoutID != c.ID || len(c.Payments) != 1 || c.Payments[0] != p.ID {
+		t.Fatalf("payment %+v, checkout payments %v", p, c.Payments)
+	}
+	if c.AmountReceived != c.AmountDue || c.AmountDue != sg.FormatUnits(f.reserved(), 18) {
+		t.Fatalf("amounts due %q received %q", c.AmountDue, c.AmountReceived)
+	}
+	paid := f.events(f.m.ID, sg.EventCheckoutPaid)[0]
+	if string(paid.Data) == "" || paid.Livemode {
+		t.Fatalf("paid event %+v", paid)
+	}
+}
+
+func TestSettleIgnores(t *testing.T) {
+	tests := []struct {
+		name  string
+		alter func(f *settleFixture, tr *chains.Transfer)
+	}{
+		{"token not in the registry", func(f *settleFixture, tr *chains.Transfer) { tr.Token = newAddress(f.t) }},
+		{"address of nobody", func(f *settleFixture, tr *chains.Transfer) { tr.To = newAddress(f.t) }},
+		{"chain not in the registry", func(f *settleFixture, tr *chains.Transfer) { tr.Chain = "nowhere" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSettleFixture(t)
+			tr := f.transfer(f.reserved(), 10)
+			tt.alter(f, &tr)
+			if err := f.settler.Transfers(f.ctx, tr.Chain, []chains.Transfer{tr}); err != nil {
+				t.Fatal(err)
+			}
+			f.confirm(100, nil)
+			f.wantState(sg.StatusOpen, sg.ExceptionNone)
+			ps, _, err := f.st.ListPayments(f.ctx, f.m.ID, store.PaymentFilter{Limit: 10})
+			if err != nil || len(ps) != 0 {
+				t.Fatalf("payments %v, %v; want none", ps, err)
+			}
+		})
+	}
+}
+
+func TestSettleUnmatched(t *testing.T) {
+	f := newSettleFixture(t)
+	round := big.NewInt(0).Mul(big.NewInt(50), big.NewInt(0).Exp(big.NewInt(10), big.NewInt(18), nil)) // a round 50.00
+	tr := f.transfer(round, 10)
+	f.see(tr)
+	f.wantState(sg.StatusOpen, sg.ExceptionNone)
+	f.wantEvents(sg.EventPaymentUnmatched, 0) // announced only once final
+	f.confirm(10, nil)
+	f.wantEvents(sg.EventPaymentUnmatched, 1)
+	ps, _, err := f.st.ListPayments(f.ctx, f.m.ID, store.PaymentFilter{Unmatched: true, Limit: 10})
+	if err != nil || len(ps) != 1 || ps[0].Status != sg.PaymentConfirmed || ps[0].CheckoutID != "" || ps[0].Amount.Cmp(round) != 0 {
+		t.Fatalf("unmatched payments %+v, %v", ps, err)
+	}
+}
+
+func TestSettleReorg(t *testing.T) {
+	f := newSettleFixture(t)
+	tr := f.transfer(f.reserved(), 10)
+	f.see(tr)
+	if err := f.settler.Reorg(f.ctx, settleChain, 10); err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(sg.StatusOpen, sg.ExceptionNone)
+	f.wantEvents(sg.EventPaymentReverted, 1)
+	if p := f.payment(tr); p.Status != sg.PaymentReverted {
+		t.Fatalf("payment %s after reorg", p.Status)
+	}
+	f.confirm(20, nil) // nothing pending any more
+	f.wantState(sg.StatusOpen, sg.ExceptionNone)
+
+	// Re-included in another block: matched again, still one payment.
+	tr.BlockNumber, tr.BlockHash = 11, "0xother"
+	f.see(tr)
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+	f.confirm(11, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionNone)
+	f.wantEvents(sg.EventCheckoutPaid, 1)
+	f.wantEvents(sg.EventCheckoutProcessing, 2)
+	if c := f.checkout(); len(c.Payments) != 1 {
+		t.Fatalf("payments %v, want one", c.Payments)
+	}
+}
+
+func TestSettleNotCanonicalAtConfirmation(t *testing.T) {
+	f := newSettleFixture(t)
+	tr := f.transfer(f.reserved(), 10)
+	f.see(tr)
+	f.confirm(10, verdicts{tr.ID(): false})
+	f.wantState(sg.StatusOpen, sg.ExceptionNone)
+	f.wantEvents(sg.EventPaymentReverted, 1)
+	f.wantEvents(sg.EventCheckoutPaid, 0)
+}
+
+func TestSettleLateAndAfterWindow(t *testing.T) {
+	f := newSettleFixture(t)
+	f.clock.Set(time.Unix(f.co.ExpiresAt, 0).Add(time.Second))
+	if _, err := f.svc.ExpireDue(f.ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(sg.StatusExpired, sg.ExceptionNone)
+	tr := f.transfer(f.reserved(), 10)
+	f.see(tr)
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+	f.confirm(10, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionPaidLate)
+	f.wantEvents(sg.EventCheckoutPaidLate, 1)
+	f.wantEvents(sg.EventCheckoutPaid, 0)
+
+	// A transfer made after the late window is not matched any more.
+	g := newSettleFixture(t)
+	g.clock.Set(time.Unix(g.co.LateUntil, 0).Add(time.Second))
+	tr = g.transfer(g.reserved(), 10)
+	g.see(tr)
+	g.wantState(sg.StatusOpen, sg.ExceptionNone)
+	if p := g.payment(tr); p.CheckoutID != "" {
+		t.Fatalf("payment after the late window matched %s", p.CheckoutID)
+	}
+}
+
+func TestSettleMultiple(t *testing.T) {
+	f := newSettleFixture(t)
+	first := f.transfer(f.reserved(), 10)
+	second := f.transfer(f.reserved(), 11)
+	f.see(first, second)
+	f.wantState(sg.StatusProcessing, sg.ExceptionMultiple)
+	f.confirm(11, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionMultiple)
+	f.wantEvents(sg.EventCheckoutPaid, 1)
+	if c := f.checkout(); len(c.Payments) != 2 {
+		t.Fatalf("payments %v, want two", c.Payments)
+	}
+}
+
+func TestSettleCanceledThenPaid(t *testing.T) {
+	f := newSettleFixture(t)
+	if _, err := f.svc.Cancel(f.ctx, f.m.ID, f.co.ID); err != nil {
+		t.Fatal(err)
+	}
+	tr := f.transfer(f.reserved(), 10)
+	f.see(tr)
+	if err := f.settler.Reorg(f.ctx, settleChain, 5); err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(sg.StatusCanceled, sg.ExceptionNone)
+	f.see(tr)
+	f.confirm(10, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionPaidLate)
+}
