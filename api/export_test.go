@@ -1,0 +1,17 @@
+package api
+
+import sg "github.com/stablegate/stablegate"
+
+// RequestBodies maps every operation that decodes a JSON body, in OpenAPI
+// form, to the Go value its handler decodes into, so the OpenAPI test can
+// compare each documented request schema with the struct field by field.
+var RequestBodies = map[string]any{
+	"POST /v1/checkouts":                     createCheckoutRequest{},
+	"POST /v1/checkouts/{id}/cancel":         struct{}{},
+	"POST /v1/checkouts/{id}/payment_method": sg.PaymentMethod{},
+	"POST /v1/wallets":                       createWalletRequest{},
+	"PATCH /v1/merchant":                     updateMerchantRequest{},
+	"POST /admin/v1/merchants":               adminCreateMerchantRequest{},
+	"POST /admin/v1/merchants/{id}/keys":     adminCreateKeyRequest{},
+	"POST /admin/v1/keys/{id}/revoke":        struct{}{},
+}
