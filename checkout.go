@@ -115,7 +115,7 @@ func (m CheckoutMethod) MarshalJSON() ([]byte, error) {
 		out.Amount = FormatUnits(m.Amount, m.Decimals)
 		out.AmountBaseUnits = m.Amount.String()
 	}
-	return json.Marshal(out)
+	return EncodeJSON(out)
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.

@@ -65,7 +65,7 @@ func (p Payment) MarshalJSON() ([]byte, error) {
 		out.Amount = FormatUnits(p.Amount, p.Decimals)
 		out.AmountBaseUnits = p.Amount.String()
 	}
-	return json.Marshal(out)
+	return EncodeJSON(out)
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.

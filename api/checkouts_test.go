@@ -230,7 +230,7 @@ func TestCheckoutFlow(t *testing.T) {
 	if fmt.Sprint(one) != fmt.Sprint(ce) {
 		t.Fatalf("GET event %v, want %v", one, ce)
 	}
-	e.get("/v1/events/evt_nope", a.Key).ExpectError(t, http.StatusNotFound, "resource_missing", "")
+	e.get("/v1/events/evt_nope", a.Key).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 	e.get("/v1/checkouts/co_nope", a.Key).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 	e.post("/v1/checkouts/co_nope/cancel", a.Key, nil).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 }

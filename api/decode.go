@@ -55,7 +55,7 @@ func decodeBytes(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return sg.Errorf(sg.EINVALID, "body_invalid_json", "", "request body must hold exactly one JSON object")
 	}
 	return nil

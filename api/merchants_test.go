@@ -62,7 +62,7 @@ func TestAdminAPI(t *testing.T) {
 		if stringify(got) != stringify(m) {
 			t.Fatalf("GET merchant %v, want %v", got, m)
 		}
-		e.get("/admin/v1/merchants/mer_nope", operatorToken).ExpectError(t, http.StatusNotFound, "resource_missing", "")
+		e.get("/admin/v1/merchants/mer_nope", operatorToken).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 
 		// Merchant list, ordered by id, paginated.
 		all := e.get("/admin/v1/merchants?limit=100", operatorToken).ExpectStatus(t, http.StatusOK).IDs(t)
@@ -87,7 +87,7 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("default key %v", def)
 		}
 		e.post("/admin/v1/merchants/"+id+"/keys", operatorToken, map[string]any{"kind": "master"}).ExpectError(t, http.StatusBadRequest, "key_kind_invalid", "kind")
-		e.post("/admin/v1/merchants/mer_nope/keys", operatorToken, nil).ExpectError(t, http.StatusNotFound, "resource_missing", "")
+		e.post("/admin/v1/merchants/mer_nope/keys", operatorToken, nil).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 
 		// Listing never shows a secret.
 		keys := e.get("/admin/v1/merchants/"+id+"/keys", operatorToken).ExpectStatus(t, http.StatusOK)
@@ -121,7 +121,7 @@ func TestAdminAPI(t *testing.T) {
 		if listed["revoked"] != rev["revoked"] {
 			t.Fatalf("listed key %v, want revoked %v", listed, rev["revoked"])
 		}
-		e.post("/admin/v1/keys/key_nope/revoke", operatorToken, nil).ExpectError(t, http.StatusNotFound, "resource_missing", "")
+		e.post("/admin/v1/keys/key_nope/revoke", operatorToken, nil).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 	})
 
 	t.Run("disabled without a token", func(t *testing.T) {
@@ -214,8 +214,8 @@ func TestWallets(t *testing.T) {
 	if del["id"] != id || del["object"] != "wallet" || del["deleted"] != true || len(del) != 3 {
 		t.Fatalf("delete %v", del)
 	}
-	e.get("/v1/wallets/"+id, a.Key).ExpectError(t, http.StatusNotFound, "resource_missing", "")
-	e.do(req{Method: "DELETE", Path: "/v1/wallets/" + id, Auth: a.Key}).ExpectError(t, http.StatusNotFound, "resource_missing", "")
+	e.get("/v1/wallets/"+id, a.Key).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
+	e.do(req{Method: "DELETE", Path: "/v1/wallets/" + id, Auth: a.Key}).ExpectError(t, http.StatusNotFound, "resource_missing", "id")
 	if n := e.count("/v1/wallets", a.Key); n != 1 {
 		t.Fatalf("%d wallets after delete, want 1", n)
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 
 	sg "github.com/stablegate/stablegate"
@@ -64,10 +63,12 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 	}
 }
 
-// Authenticator resolves an API key to its caller.
+// Authenticator resolves an API key to its caller and counts the request
+// against the key's one-second rate window.
 type Authenticator interface {
-	// Authenticate returns unauthorized for an unknown or revoked key.
-	Authenticate(ctx context.Context, secret string) (sg.Principal, error)
+	// AuthenticateCounted returns unauthorized for an unknown or revoked
+	// key, and the number of requests the key made this second.
+	AuthenticateCounted(ctx context.Context, secret string) (sg.Principal, int64, error)
 }
 
 func bearer(c echo.Context) (string, bool) {
@@ -85,7 +86,10 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stablegate"`)
 			return sg.Errorf(sg.EUNAUTHORIZED, "api_key_missing", "", "send your secret key as Authorization: Bearer sk_...")
 		}
-		p, err := s.auth.Authenticate(c.Request().Context(), tok)
+		p, n, err := s.auth.AuthenticateCounted(c.Request().Context(), tok)
+		if lerr := s.limit(c, n); lerr != nil {
+			return lerr
+		}
 		if err != nil {
 			if sg.IsCode(err, sg.EUNAUTHORIZED) {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stablegate", error="invalid_token"`)
@@ -123,35 +127,27 @@ func (s *Server) operator(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// rateLimit allows each API key RateLimit requests per second (burst the
-// same), counted in Redis so all replicas share one budget. Headers follow
-// the IETF RateLimit draft: RateLimit-Limit, RateLimit-Remaining,
+// limit applies the rate limit to a credential that made n requests in the
+// current second: each key may make RateLimit requests per second, counted
+// in Redis so every replica shares one budget. Unknown keys are counted
+// too, so guessing keys is throttled like using them. Headers follow the
+// IETF RateLimit draft: RateLimit-Limit, RateLimit-Remaining,
 // RateLimit-Reset, and Retry-After on 429.
-func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
-	if s.limiter == nil {
-		return next
+func (s *Server) limit(c echo.Context, n int64) error {
+	if s.cfg.RateLimit <= 0 || n == 0 {
+		return nil
 	}
-	limit := redis_rate.PerSecond(s.cfg.RateLimit)
-	return func(c echo.Context) error {
-		p := principal(c)
-		key := s.cfg.RateLimitPrefix + p.KeyID
-		if p.KeyID == "" {
-			key = s.cfg.RateLimitPrefix + "op"
-		}
-		res, err := s.limiter.Allow(c.Request().Context(), key, limit)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		h := c.Response().Header()
-		h.Set("RateLimit-Limit", strconv.Itoa(limit.Rate))
-		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
-		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(res.ResetAfter)))
-		if res.Allowed == 0 {
-			h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(res.RetryAfter))))
-			return sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many requests; retry after the Retry-After seconds")
-		}
-		return next(c)
+	now := time.Now()
+	reset := max(1, ceilSeconds(now.Truncate(time.Second).Add(time.Second).Sub(now)))
+	h := c.Response().Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(s.cfg.RateLimit))
+	h.Set("RateLimit-Remaining", strconv.FormatInt(max(0, int64(s.cfg.RateLimit)-n), 10))
+	h.Set("RateLimit-Reset", strconv.Itoa(reset))
+	if n > int64(s.cfg.RateLimit) {
+		h.Set("Retry-After", strconv.Itoa(reset))
+		return sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many requests; retry after the Retry-After seconds")
 	}
+	return nil
 }
 
 func ceilSeconds(d time.Duration) int {
@@ -212,6 +208,15 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 
 		rec := &recorder{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
+		defer func() {
+			if r := recover(); r != nil {
+				// A crashed request leaves no claim behind: a retry runs again.
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key)
+				panic(r)
+			}
+		}()
 		herr := next(c)
 		if herr != nil {
 			s.handleError(herr, c)

@@ -11,11 +11,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/checkout"
@@ -27,11 +25,10 @@ import (
 type Config struct {
 	// OperatorToken guards the admin API; empty disables it. Default "".
 	OperatorToken string
-	// RateLimit is the number of requests per second each API key may make,
-	// with a burst of the same size. 0 disables rate limiting. Default 100.
+	// RateLimit is the number of requests each API key may make per
+	// second (a fixed one-second window). 0 disables rate limiting.
+	// Default 100.
 	RateLimit int
-	// RateLimitPrefix prefixes the limiter's Redis keys. Default "sg:rl:".
-	RateLimitPrefix string
 	// MaxBodyBytes caps request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 	// Version is reported in /healthz. Default "dev".
@@ -40,7 +37,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{RateLimit: 100, RateLimitPrefix: "sg:rl:", MaxBodyBytes: 64 << 10, Version: "dev"}
+	return Config{RateLimit: 100, MaxBodyBytes: 64 << 10, Version: "dev"}
 }
 
 // Checkouts is the checkout service as the API uses it.
@@ -86,8 +83,6 @@ type Deps struct {
 	Events      Events
 	Idempotency IdempotencyStore
 	Ready       Pinger
-	// Redis backs the rate limiter; nil disables rate limiting.
-	Redis redis.UniversalClient
 	// Registry receives the HTTP metrics; nil means a fresh one.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
@@ -102,7 +97,6 @@ type Server struct {
 	events    Events
 	idem      IdempotencyStore
 	ready     Pinger
-	limiter   *redis_rate.Limiter
 	log       *slog.Logger
 	echo      *echo.Echo
 	metrics   *httpMetrics
@@ -121,9 +115,6 @@ func New(cfg Config, d Deps) *Server {
 		cfg: cfg, checkouts: d.Checkouts, merchants: d.Merchants, auth: d.Merchants,
 		events: d.Events, idem: d.Idempotency, ready: d.Ready, log: d.Log,
 		registry: d.Registry, metrics: newHTTPMetrics(d.Registry),
-	}
-	if d.Redis != nil && cfg.RateLimit > 0 {
-		s.limiter = redis_rate.NewLimiter(d.Redis)
 	}
 	e := echo.New()
 	e.HideBanner = true
@@ -163,7 +154,7 @@ func (s *Server) routes() {
 	e.GET("/v1/openapi.json", serveOpenAPI)
 
 	limit := bodyLimit(s.cfg.MaxBodyBytes)
-	v1 := e.Group("/v1", limit, s.authenticate, s.rateLimit, s.idempotent)
+	v1 := e.Group("/v1", limit, s.authenticate, s.idempotent)
 	v1.GET("/merchant", s.getMerchant)
 	v1.PATCH("/merchant", s.updateMerchant)
 	v1.POST("/wallets", s.createWallet)

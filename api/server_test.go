@@ -63,10 +63,9 @@ func newEnv(t *testing.T, tweak ...func(*api.Config, *api.Deps)) *env {
 	cfg := api.DefaultConfig()
 	cfg.OperatorToken = operatorToken
 	cfg.RateLimit = 10_000
-	cfg.RateLimitPrefix = st.Keys().Prefix + ":rl:"
 	deps := api.Deps{
 		Checkouts: e.checkouts, Merchants: e.merchants, Events: st, Idempotency: st, Ready: st,
-		Redis: st.Client(), Log: log,
+		Log: log,
 	}
 	for _, f := range tweak {
 		f(&cfg, &deps)

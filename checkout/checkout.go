@@ -7,7 +7,6 @@ package checkout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -215,6 +214,7 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}
 	}
+	c.Payments = []string{}
 	if chosen != nil {
 		if err := s.reserve(ctx, m, wallets, c, *chosen, now); err != nil {
 			return nil, err
@@ -337,7 +337,7 @@ func modeName(live bool) string {
 
 // newEvent builds an event whose data is the checkout as the API shows it.
 func newEvent(c *sg.Checkout, typ string, now time.Time) (*sg.Event, error) {
-	data, err := json.Marshal(c)
+	data, err := sg.EncodeJSON(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode event data: %w", err)
 	}

@@ -92,7 +92,7 @@ func TestCreateRejects(t *testing.T) {
 			p.PaymentMethods = []sg.PaymentMethod{baseSepoliaUSDC}
 			p.PaymentMethod = &sepoliaUSDC
 		}), reason: "payment_method_not_accepted", param: "payment_method"},
-		{name: "unknown merchant", principal: &sg.Principal{MerchantID: "mer_nobody"}, params: valid(), code: sg.ENOTFOUND, reason: "resource_missing", param: ""},
+		{name: "unknown merchant", principal: &sg.Principal{MerchantID: "mer_nobody"}, params: valid(), code: sg.ENOTFOUND, reason: "resource_missing", param: "id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,6 +177,9 @@ func (s *Service) CreateKey(ctx context.Context, merchantID string, kind sg.KeyK
 
 // Keys lists a merchant's keys.
 func (s *Service) Keys(ctx context.Context, merchantID string) ([]*sg.APIKey, error) {
+	if _, err := s.store.Merchant(ctx, merchantID); err != nil {
+		return nil, err
+	}
 	return s.store.MerchantKeys(ctx, merchantID)
 }
 

@@ -194,7 +194,7 @@ func TestUpdateMerchant(t *testing.T) {
 		})
 	}
 	_, err := f.svc.Update(f.ctx, "mer_nobody", merchant.Update{Name: ptr("x")})
-	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "")
+	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "id")
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -259,7 +259,7 @@ func TestCreateKey(t *testing.T) {
 		param    string
 	}{
 		{name: "unknown kind", merchant: m.ID, kind: "restricted", code: sg.EINVALID, reason: "key_kind_invalid", param: "kind"},
-		{name: "unknown merchant", merchant: "mer_nobody", kind: sg.KeySecret, code: sg.ENOTFOUND, reason: "resource_missing"},
+		{name: "unknown merchant", merchant: "mer_nobody", kind: sg.KeySecret, code: sg.ENOTFOUND, reason: "resource_missing", param: "id"},
 	}
 	for _, tt := range rejects {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,7 +329,7 @@ func TestRevokeKey(t *testing.T) {
 		t.Fatalf("key works no more after another merchant's revoke attempt: %v", err)
 	}
 	_, err = f.svc.RevokeKey(f.ctx, a.ID, "key_unknown")
-	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "")
+	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "id")
 
 	f.clock.Advance(time.Minute)
 	revoked, err := f.svc.RevokeKey(f.ctx, a.ID, ka.ID)

@@ -43,10 +43,13 @@ func decodeEvent(merchantID string, b []byte) (*sg.Event, error) {
 // ListEvents returns a page of a merchant's events, newest first.
 func (s *Store) ListEvents(ctx context.Context, merchantID string, f EventFilter) ([]*sg.Event, bool, error) {
 	index := s.keys.EventIndex(merchantID, f.Livemode)
+	if f.Type != "" {
+		index = s.keys.EventTypeIndex(merchantID, f.Livemode, f.Type)
+	}
 	lo, hi := lexBounds(sg.PrefixEvent, f.CreatedGTE, f.CreatedLT, f.StartingAfter, f.EndingBefore)
 	want := f.Limit + 1
 	var out []*sg.Event
-	for scanned := 0; len(out) < want && scanned < 20*want; {
+	for len(out) < want {
 		var ids []string
 		var err error
 		if f.EndingBefore != "" {
@@ -60,7 +63,6 @@ func (s *Store) ListEvents(ctx context.Context, merchantID string, f EventFilter
 		if len(ids) == 0 {
 			break
 		}
-		scanned += len(ids)
 		vals, err := s.rdb.HMGet(ctx, s.keys.Events(merchantID), ids...).Result()
 		if err != nil {
 			return nil, false, fmt.Errorf("get events: %w", err)

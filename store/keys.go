@@ -116,7 +116,9 @@ func (k Keys) Payments(merchantID string) string { return k.merchant(merchantID)
 
 // PaymentsByTransfer is a HASH: "<chain>:<tx hash>:<log index>" -> payment
 // id, so a transfer seen twice maps to its one payment.
-func (k Keys) PaymentsByTransfer(merchantID string) string { return k.merchant(merchantID) + "pay:bytx" }
+func (k Keys) PaymentsByTransfer(merchantID string) string {
+	return k.merchant(merchantID) + "pay:bytx"
+}
 
 // PaymentIndex is a ZSET (scores 0, ordered by id): payments of one mode.
 func (k Keys) PaymentIndex(merchantID string, live bool) string {
@@ -134,6 +136,12 @@ func (k Keys) UnmatchedIndex(merchantID string, live bool) string {
 // It is written before the payment, so a crash in between leaves only an
 // entry that the settler drops.
 func (k Keys) Pending(chain string) string { return k.Prefix + ":{pending:" + chain + "}" }
+
+// EventTypeIndex is a ZSET like EventIndex holding only events of one type,
+// so a type filter never scans past other events.
+func (k Keys) EventTypeIndex(merchantID string, live bool, typ string) string {
+	return k.merchant(merchantID) + "evt:idx:" + mode(live) + ":type:" + typ
+}
 
 // Idempotency is a HASH: state, fingerprint, status and body of one
 // Idempotency-Key of one merchant and mode.

@@ -208,22 +208,6 @@ func (s *Store) KeyByHashCounted(ctx context.Context, hash string, now time.Time
 	return sk.APIKey, incr.Val(), nil
 }
 
-// CountRequest counts one request of subject in the current second's rate
-// window and returns the count so far.
-func (s *Store) CountRequest(ctx context.Context, subject string, now time.Time) (int64, error) {
-	window := s.keys.RateWindow(subject, now.Unix())
-	var incr *redis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, window)
-		p.Expire(ctx, window, 2*time.Second)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("count request: %w", err)
-	}
-	return incr.Val(), nil
-}
-
 // MerchantKeys lists a merchant's API keys, revoked ones included.
 func (s *Store) MerchantKeys(ctx context.Context, merchantID string) ([]*sg.APIKey, error) {
 	vals, err := s.rdb.HVals(ctx, s.keys.MerchantKeys(merchantID)).Result()

@@ -40,12 +40,13 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""),
 		k.Expiries(m), k.Events(m), k.EventIndex(m, ch.Livemode),
 		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
+		k.EventTypeIndex(m, ch.Livemode, ""),
 	}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
 	if c := ch.Checkout; c != nil {
-		b, err := json.Marshal(c)
+		b, err := encodeCheckout(c)
 		if err != nil {
-			return fmt.Errorf("encode checkout: %w", err)
+			return err
 		}
 		keys[0] = k.Checkout(m, c.ID)
 		keys[1] = k.CheckoutStatusIndex(m, c.Livemode, string(ch.OldStatus))
@@ -54,15 +55,16 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	}
 	args[6], args[7] = "", ""
 	if e := ch.Event; e != nil {
-		b, err := json.Marshal(e)
+		b, err := sg.EncodeJSON(e)
 		if err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
 		args[6], args[7] = e.ID, b
+		keys[10] = k.EventTypeIndex(m, e.Livemode, e.Type)
 	}
 	args[8], args[9], args[10], args[11] = "", "", "", "0"
 	if p := ch.Payment; p != nil {
-		b, err := json.Marshal(p)
+		b, err := sg.EncodeJSON(p)
 		if err != nil {
 			return fmt.Errorf("encode payment: %w", err)
 		}

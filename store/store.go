@@ -80,7 +80,7 @@ func (s *Store) LoadScripts(ctx context.Context) error {
 // notFound turns redis.Nil into a domain not_found error.
 func notFound(err error, what string) error {
 	if errors.Is(err, redis.Nil) {
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "", "no such %s", what)
+		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such %s", what)
 	}
 	return err
 }

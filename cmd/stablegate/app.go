@@ -101,11 +101,10 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	apiCfg := api.DefaultConfig()
 	apiCfg.OperatorToken = cfg.OperatorToken
 	apiCfg.RateLimit = cfg.RateLimit
-	apiCfg.RateLimitPrefix = cfg.RedisPrefix + ":rl:"
 	apiCfg.Version = version
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
-		Redis: rdb, Registry: promReg, Log: log,
+		Registry: promReg, Log: log,
 	})
 	return a, nil
 }

@@ -14,6 +14,7 @@
 -- KEYS[8]  payments by transfer HASH "<chain>:<tx>:<log index>" -> payment id
 -- KEYS[9]  payment index       ZSET (scores 0, by id)
 -- KEYS[10] unmatched index     ZSET (scores 0, by id)
+-- KEYS[11] event type index    ZSET (scores 0, by id)
 -- ARGV[1]  '1' to change the checkout
 -- ARGV[2]  expected checkout version
 -- ARGV[3]  checkout json
@@ -72,5 +73,6 @@ end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
   redis.call('ZADD', KEYS[6], 0, ARGV[7])
+  redis.call('ZADD', KEYS[11], 0, ARGV[7])
 end
 return nv

@@ -8,6 +8,7 @@
 -- KEYS[5] events             HASH event id -> json
 -- KEYS[6] event index        ZSET (scores 0, by id)
 -- KEYS[7] open expiries      ZSET checkout id scored by expiry (unix ms)
+-- KEYS[8] event type index   ZSET (scores 0, by id)
 -- ARGV[1] checkout id, ARGV[2] checkout json, ARGV[3] '1' if it has an order_id,
 -- ARGV[4] event id, ARGV[5] event json, ARGV[6] expiry (unix ms)
 --
@@ -23,5 +24,6 @@ if ARGV[3] == '1' then
 end
 redis.call('HSET', KEYS[5], ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[6], 0, ARGV[4])
+redis.call('ZADD', KEYS[8], 0, ARGV[4])
 redis.call('ZADD', KEYS[7], ARGV[6], ARGV[1])
 return 1
