@@ -14,4 +14,5 @@ var RequestBodies = map[string]any{
 	"POST /admin/v1/merchants":               adminCreateMerchantRequest{},
 	"POST /admin/v1/merchants/{id}/keys":     adminCreateKeyRequest{},
 	"POST /admin/v1/keys/{id}/revoke":        struct{}{},
+	"POST /v1/payments/{id}/attach":          attachRequest{},
 }

@@ -1,10 +1,17 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/checkout"
 )
 
 // idRoute is a request on a route with an object id, for isolation tests.
@@ -16,7 +23,7 @@ type idRoute struct {
 }
 
 // idRoutes are all /v1 routes that take an id, aimed at the given objects.
-func idRoutes(checkoutID, walletID, eventID string) map[string]idRoute {
+func idRoutes(checkoutID, walletID, eventID, paymentID string) map[string]idRoute {
 	return map[string]idRoute{
 		"GET /v1/checkouts/{id}":                 {http.MethodGet, "/v1/checkouts/{id}", checkoutID, nil},
 		"POST /v1/checkouts/{id}/cancel":         {http.MethodPost, "/v1/checkouts/{id}/cancel", checkoutID, nil},
@@ -24,6 +31,8 @@ func idRoutes(checkoutID, walletID, eventID string) map[string]idRoute {
 		"GET /v1/wallets/{id}":                   {http.MethodGet, "/v1/wallets/{id}", walletID, nil},
 		"DELETE /v1/wallets/{id}":                {http.MethodDelete, "/v1/wallets/{id}", walletID, nil},
 		"GET /v1/events/{id}":                    {http.MethodGet, "/v1/events/{id}", eventID, nil},
+		"GET /v1/payments/{id}":                  {http.MethodGet, "/v1/payments/{id}", paymentID, nil},
+		"POST /v1/payments/{id}/attach":          {http.MethodPost, "/v1/payments/{id}/attach", paymentID, map[string]string{"checkout": checkoutID}},
 	}
 }
 
@@ -46,18 +55,21 @@ func TestTenantIsolation(t *testing.T) {
 	bCo := e.createCheckout(b.Key, map[string]any{"price": "49.00", "order_id": "shared", "payment_method": map[string]string{"chain": "base-sepolia", "token": "USDC"}})["id"].(string)
 	aEvt := e.get("/v1/events", a.Key).ExpectStatus(t, http.StatusOK).IDs(t)[0]
 	bEvt := e.get("/v1/events", b.Key).ExpectStatus(t, http.StatusOK).IDs(t)[0]
-	aObjects := []string{aWallet, aCo, aEvt}
+	aPay := e.payment(a.Key, "base-sepolia", baseSepoliaUSDC, e.get("/v1/wallets/"+aWallet, a.Key).Object(t)["address"].(string))
+	bPay := e.payment(b.Key, "base-sepolia", baseSepoliaUSDC, e.get("/v1/wallets/"+bWallet, b.Key).Object(t)["address"].(string))
+	aObjects := []string{aWallet, aCo, aEvt, aPay}
 	snapshot := func() []string {
 		return []string{
 			string(e.get("/v1/checkouts/"+aCo, a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/wallets/"+aWallet, a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/events/"+aEvt, a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/events?limit=100", a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/payments/"+aPay, a.Key).ExpectStatus(t, http.StatusOK).Body),
 		}
 	}
 	before := snapshot()
 
-	routes := idRoutes(aCo, aWallet, aEvt)
+	routes := idRoutes(aCo, aWallet, aEvt, aPay)
 	for op := range serverOps(e.srv) {
 		if strings.Contains(op, " /v1/") && strings.Contains(op, "{id}") {
 			if _, ok := routes[op]; !ok {
@@ -65,7 +77,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
-	missing := map[string]string{"/v1/checkouts/": "co_0000000000000000000000000a", "/v1/wallets/": "wal_0000000000000000000000000a", "/v1/events/": "evt_0000000000000000000000000a"}
+	missing := map[string]string{"/v1/checkouts/": "co_0000000000000000000000000a", "/v1/wallets/": "wal_0000000000000000000000000a", "/v1/events/": "evt_0000000000000000000000000a", "/v1/payments/": "pay_0000000000000000000000000a"}
 	for op, r := range routes {
 		t.Run(op, func(t *testing.T) {
 			e := e.with(t)
@@ -86,7 +98,7 @@ func TestTenantIsolation(t *testing.T) {
 				t.Fatalf("A's object answers %d %+v, a missing one %d %+v: B can tell A's ids exist", got.Status, ge, want.Status, we)
 			}
 			// B's own object works on the same route (the case is not vacuous).
-			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt}[r.id]
+			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt, aPay: bPay}[r.id]
 			if r.method == http.MethodGet {
 				e.send(t, r.req(b.Key, own)).ExpectStatus(t, http.StatusOK)
 			}
@@ -101,6 +113,7 @@ func TestTenantIsolation(t *testing.T) {
 	for _, path := range []string{
 		"/v1/checkouts", "/v1/checkouts?order_id=shared", "/v1/checkouts?status=open", "/v1/checkouts?starting_after=" + aCo,
 		"/v1/checkouts?ending_before=co_0", "/v1/wallets", "/v1/events", "/v1/events?type=checkout.created", "/v1/events?ending_before=evt_0",
+		"/v1/payments", "/v1/payments?unmatched=true",
 	} {
 		r := e.get(path, b.Key).ExpectStatus(t, http.StatusOK)
 		ids := r.IDs(t)
@@ -137,29 +150,32 @@ func TestModeIsolation(t *testing.T) {
 		t.Fatalf("live checkout %v", liveCo)
 	}
 	liveEvt := e.get("/v1/events", live).ExpectStatus(t, http.StatusOK).IDs(t)[0]
+	livePay := e.payment(live, "base", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", liveWallet["address"].(string))
 	testWallet := e.addWallet(a.Key, "base-sepolia")
 	testCo := e.createCheckout(a.Key, map[string]any{"price": "49.00"})
 	testEvt := e.get("/v1/events", a.Key).ExpectStatus(t, http.StatusOK).IDs(t)[0]
+	testPay := e.payment(a.Key, "base-sepolia", baseSepoliaUSDC, testWallet["address"].(string))
 
 	for _, c := range []struct {
 		key, other  string
 		co, wal, ev string
+		pay         string
 		ownCo       string
 	}{
-		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, testCo["id"].(string)},
-		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, liveCo["id"].(string)},
+		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, livePay, testCo["id"].(string)},
+		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, testPay, liveCo["id"].(string)},
 	} {
 		t.Run(c.other, func(t *testing.T) {
 			e := e.with(t)
-			for op, r := range idRoutes(c.co, c.wal, c.ev) {
+			for op, r := range idRoutes(c.co, c.wal, c.ev, c.pay) {
 				got := e.send(t, r.req(c.key, r.id))
 				if got.Status != http.StatusNotFound || got.Error(t).Code != "resource_missing" {
 					t.Errorf("%s: %d %s, want 404 resource_missing", op, got.Status, got.Body)
 				}
 			}
-			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events"} {
+			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events", "/v1/payments"} {
 				ids := e.get(path, c.key).ExpectStatus(t, http.StatusOK).IDs(t)
-				for _, id := range []string{c.co, c.wal, c.ev} {
+				for _, id := range []string{c.co, c.wal, c.ev, c.pay} {
 					if slices.Contains(ids, id) {
 						t.Errorf("%s lists %s of the other mode", path, id)
 					}
@@ -177,4 +193,25 @@ func TestModeIsolation(t *testing.T) {
 	}
 	e.get("/v1/wallets/"+liveWallet["id"].(string), live).ExpectStatus(t, http.StatusOK)
 	e.get("/v1/wallets/"+testWallet["id"].(string), a.Key).ExpectStatus(t, http.StatusOK)
+}
+
+// payment records a transfer of 1.234567 tokens to address through the real
+// settler (unmatched: no checkout reserved that amount) and returns the
+// payment's id as the key's merchant sees it.
+func (e *env) payment(key, chain, token, address string) string {
+	e.t.Helper()
+	settler := checkout.NewSettler(e.store, chains.Builtin(), nil, testLogger(e.t))
+	tr := chains.Transfer{
+		Chain: chain, TxHash: "0x" + strings.Repeat("ab", 31) + fmt.Sprintf("%04x", len(address)+int(time.Now().UnixNano()%60000)),
+		BlockNumber: 100, BlockHash: "0x" + strings.Repeat("cd", 32), BlockTime: time.Now().Unix(),
+		From: newAddress(e.t), To: address, Token: token, Amount: big.NewInt(1_234_567),
+	}
+	if err := settler.Transfers(context.Background(), chain, []chains.Transfer{tr}); err != nil {
+		e.t.Fatal(err)
+	}
+	ids := e.get("/v1/payments?unmatched=true", key).ExpectStatus(e.t, http.StatusOK).IDs(e.t)
+	if len(ids) == 0 {
+		e.t.Fatalf("no payment recorded for %s", address)
+	}
+	return ids[0]
 }

@@ -81,6 +81,7 @@ type Deps struct {
 	Checkouts   Checkouts
 	Merchants   Merchants
 	Events      Events
+	Payments    Payments
 	Idempotency IdempotencyStore
 	Ready       Pinger
 	// Registry receives the HTTP metrics; nil means a fresh one.
@@ -95,6 +96,7 @@ type Server struct {
 	merchants Merchants
 	auth      Authenticator
 	events    Events
+	payments  Payments
 	idem      IdempotencyStore
 	ready     Pinger
 	log       *slog.Logger
@@ -113,7 +115,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{
 		cfg: cfg, checkouts: d.Checkouts, merchants: d.Merchants, auth: d.Merchants,
-		events: d.Events, idem: d.Idempotency, ready: d.Ready, log: d.Log,
+		events: d.Events, payments: d.Payments, idem: d.Idempotency, ready: d.Ready, log: d.Log,
 		registry: d.Registry, metrics: newHTTPMetrics(d.Registry),
 	}
 	e := echo.New()
@@ -166,6 +168,9 @@ func (s *Server) routes() {
 	v1.GET("/checkouts/:id", s.getCheckout)
 	v1.POST("/checkouts/:id/cancel", s.cancelCheckout)
 	v1.POST("/checkouts/:id/payment_method", s.selectMethod)
+	v1.GET("/payments", s.listPayments)
+	v1.GET("/payments/:id", s.getPayment)
+	v1.POST("/payments/:id/attach", s.attachPayment)
 	v1.GET("/events", s.listEvents)
 	v1.GET("/events/:id", s.getEvent)
 

@@ -65,7 +65,7 @@ func newEnv(t *testing.T, tweak ...func(*api.Config, *api.Deps)) *env {
 	cfg.RateLimit = 10_000
 	deps := api.Deps{
 		Checkouts: e.checkouts, Merchants: e.merchants, Events: st, Idempotency: st, Ready: st,
-		Log: log,
+		Payments: checkout.NewSettler(st, reg, clock, log), Log: log,
 	}
 	for _, f := range tweak {
 		f(&cfg, &deps)

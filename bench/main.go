@@ -39,6 +39,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measurement time")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up time before measuring")
 	prices := flag.Int("prices", 1000, "distinct prices the load cycles through")
+	rate := flag.Int("rate", 0, "offered load in requests per second (0: as fast as the connections go); latency then counts from each request's scheduled time")
 	occupancy := flag.Bool("occupancy", true, "also measure allocator tries at 50/90/99% occupancy")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phase to this file")
 	flag.Parse()
@@ -55,14 +56,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*redisURL, *conns, *duration, *warmup, *prices, *occupancy); err != nil {
+	if err := run(*redisURL, *conns, *rate, *duration, *warmup, *prices, *occupancy); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(redisURL string, conns int, duration, warmup time.Duration, prices int, occupancy bool) error {
+func run(redisURL string, conns, rate int, duration, warmup time.Duration, prices int, occupancy bool) error {
 	ctx := context.Background()
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -85,7 +86,7 @@ func run(redisURL string, conns int, duration, warmup time.Duration, prices int,
 	checkouts := checkout.New(st, reg, nil, log)
 	cfg := api.DefaultConfig()
 	cfg.RateLimit = 1_000_000 // counted on every request, never reached
-	srv := api.New(cfg, api.Deps{Checkouts: checkouts, Merchants: merchants, Events: st, Idempotency: st, Ready: st, Log: log})
+	srv := api.New(cfg, api.Deps{Checkouts: checkouts, Merchants: merchants, Events: st, Idempotency: st, Ready: st, Payments: checkout.NewSettler(st, reg, nil, log), Log: log})
 
 	m, err := merchants.Create(ctx, "Bench")
 	if err != nil {
@@ -120,6 +121,29 @@ func run(redisURL string, conns int, duration, warmup time.Duration, prices int,
 		errs      atomic.Int64
 		n         atomic.Int64
 	)
+	// With a rate, a scheduler hands out send times at fixed intervals and
+	// latency is measured from the scheduled time, so a slow server cannot
+	// hide its queueing (no coordinated omission).
+	var slots chan time.Time
+	if rate > 0 {
+		slots = make(chan time.Time, 4*rate)
+		go func() {
+			start := time.Now()
+			interval := time.Second / time.Duration(rate)
+			for i := 0; !stop.Load(); i++ {
+				at := start.Add(time.Duration(i) * interval)
+				if d := time.Until(at); d > 0 {
+					time.Sleep(d)
+				}
+				select {
+				case slots <- at:
+				default: // the workers are saturated; the send is dropped and counted below
+					errs.Add(1)
+				}
+			}
+			close(slots)
+		}()
+	}
 	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Add(1)
@@ -127,13 +151,20 @@ func run(redisURL string, conns int, duration, warmup time.Duration, prices int,
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			for i := 0; !stop.Load(); i++ {
+				start := time.Now()
+				if slots != nil {
+					at, ok := <-slots
+					if !ok {
+						break
+					}
+					start = at
+				}
 				cents := 100 + (w*7919+i)%prices
 				body := fmt.Sprintf(`{"price":"%s","payment_method":{"chain":"base-sepolia","token":"USDC"},"order_id":"o-%d-%d"}`,
 					sg.FormatPrice(int64(cents)), w, i)
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
 				req.Header.Set("Authorization", "Bearer "+secret)
 				req.Header.Set("Content-Type", "application/json")
-				start := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					errs.Add(1)
@@ -172,7 +203,11 @@ func run(redisURL string, conns int, duration, warmup time.Duration, prices int,
 		}
 		return lat[min(len(lat)-1, int(q*float64(len(lat))))]
 	}
-	fmt.Printf("POST /v1/checkouts  conns=%d  duration=%s\n", conns, elapsed.Round(time.Millisecond))
+	offered := "closed loop"
+	if rate > 0 {
+		offered = fmt.Sprintf("offered %d/s", rate)
+	}
+	fmt.Printf("POST /v1/checkouts  conns=%d  %s  duration=%s\n", conns, offered, elapsed.Round(time.Millisecond))
 	fmt.Printf("  checkouts: %d  errors: %d  throughput: %.0f/s\n", n.Load(), errs.Load(), float64(n.Load())/elapsed.Seconds())
 	fmt.Printf("  latency p50=%s p90=%s p99=%s max=%s\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
 

@@ -24,6 +24,7 @@ type SettleStore interface {
 	Checkout(ctx context.Context, merchantID, id string) (*sg.Checkout, error)
 	Payment(ctx context.Context, merchantID, id string) (*sg.Payment, error)
 	PaymentByTransfer(ctx context.Context, merchantID, chain, txHash string, logIndex uint) (*sg.Payment, error)
+	ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error)
 	Apply(ctx context.Context, ch store.Change) error
 	AddPending(ctx context.Context, chain string, ref store.PendingRef) error
 	PendingBetween(ctx context.Context, chain string, from, to uint64, limit int) ([]store.PendingRef, error)

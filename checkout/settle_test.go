@@ -265,3 +265,78 @@ func TestSettleCanceledThenPaid(t *testing.T) {
 	f.confirm(10, nil)
 	f.wantState(sg.StatusPaid, sg.ExceptionPaidLate)
 }
+
+func TestAttach(t *testing.T) {
+	dec := func(s string) *big.Int {
+		v, err := sg.ParseUnits(s, 18)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name      string
+		amounts   []string // attached one after another
+		status    sg.CheckoutStatus
+		exception sg.Exception
+		event     string
+		received  string
+	}{
+		{"exact price", []string{"50"}, sg.StatusPaid, sg.ExceptionNone, sg.EventCheckoutPaid, "50.00"},
+		{"price plus less than a cent", []string{"50.009"}, sg.StatusPaid, sg.ExceptionNone, sg.EventCheckoutPaid, "50.009"},
+		{"exchange fee deducted", []string{"49.2"}, sg.StatusOpen, sg.ExceptionUnderpaid, sg.EventCheckoutUnderpaid, "49.20"},
+		{"topped up after underpaying", []string{"49.2", "0.8"}, sg.StatusPaid, sg.ExceptionNone, sg.EventCheckoutPaid, "50.00"},
+		{"overpaid", []string{"55"}, sg.StatusPaid, sg.ExceptionOverpaid, sg.EventCheckoutOverpaid, "55.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSettleFixture(t)
+			var c *sg.Checkout
+			for i, a := range tt.amounts {
+				tr := f.transfer(dec(a), uint64(10+i))
+				f.see(tr)
+				f.confirm(uint64(10+i), nil)
+				p := f.payment(tr)
+				var err error
+				if c, err = f.settler.Attach(f.ctx, f.m.ID, p.ID, f.co.ID); err != nil {
+					t.Fatalf("Attach %s: %v", a, err)
+				}
+			}
+			if c.Status != tt.status || c.Exception != tt.exception || c.AmountReceived != tt.received || c.AmountDue != "50.00" {
+				t.Fatalf("checkout %s/%q received %s due %s, want %s/%q received %s due 50.00",
+					c.Status, c.Exception, c.AmountReceived, c.AmountDue, tt.status, tt.exception, tt.received)
+			}
+			f.wantState(tt.status, tt.exception)
+			if evts := f.events(f.m.ID, tt.event); len(evts) == 0 {
+				t.Fatalf("no %s event", tt.event)
+			}
+			ps, _, err := f.st.ListPayments(f.ctx, f.m.ID, store.PaymentFilter{Unmatched: true, Limit: 10})
+			if err != nil || len(ps) != 0 {
+				t.Fatalf("unmatched after attach: %v %v", ps, err)
+			}
+		})
+	}
+}
+
+func TestAttachRefuses(t *testing.T) {
+	f := newSettleFixture(t)
+	pending := f.transfer(big.NewInt(7), 10)
+	f.see(pending)
+	_, err := f.settler.Attach(f.ctx, f.m.ID, f.payment(pending).ID, f.co.ID)
+	wantReason(t, err, sg.ECONFLICT, "payment_not_confirmed", "")
+
+	f.confirm(10, nil)
+	p := f.payment(pending)
+	other := f.newMerchant("Other")
+	_, err = f.settler.Attach(f.ctx, other.ID, p.ID, f.co.ID)
+	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "id")
+
+	// A checkout paid by its exact amount takes no attached payment.
+	f.see(f.transfer(f.reserved(), 11))
+	f.confirm(11, nil)
+	_, err = f.settler.Attach(f.ctx, f.m.ID, p.ID, f.co.ID)
+	wantReason(t, err, sg.ECONFLICT, "checkout_already_paid", "checkout")
+	if got := f.payment(pending); got.CheckoutID != "" {
+		t.Fatalf("refused attach left the payment on %s", got.CheckoutID)
+	}
+}

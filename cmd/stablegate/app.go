@@ -85,6 +85,7 @@ type app struct {
 	registry  *chains.Registry
 	merchants *merchant.Service
 	checkouts *checkout.Service
+	settler   *checkout.Settler
 	api       *api.Server
 }
 
@@ -98,12 +99,14 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	a := &app{cfg: cfg, log: log, store: st, registry: reg}
 	a.merchants = merchant.New(st, reg, nil)
 	a.checkouts = checkout.New(st, reg, nil, log)
+	a.settler = checkout.NewSettler(st, reg, nil, log)
 	apiCfg := api.DefaultConfig()
 	apiCfg.OperatorToken = cfg.OperatorToken
 	apiCfg.RateLimit = cfg.RateLimit
 	apiCfg.Version = version
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
+		Payments: a.settler,
 		Registry: promReg, Log: log,
 	})
 	return a, nil

@@ -1,0 +1,88 @@
+package checkout
+
+import (
+	"context"
+	"math/big"
+	"slices"
+	"time"
+
+	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/store"
+)
+
+// Payment returns a merchant's payment.
+func (s *Settler) Payment(ctx context.Context, merchantID, id string) (*sg.Payment, error) {
+	return s.store.Payment(ctx, merchantID, id)
+}
+
+// ListPayments returns a page of a merchant's payments.
+func (s *Settler) ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error) {
+	return s.store.ListPayments(ctx, merchantID, f)
+}
+
+// Attach applies a confirmed unmatched payment to a checkout by the
+// merchant's hand, for customers who paid a wrong amount (an exchange that
+// deducted its fee, a rounded amount). Against the checkout's price in the
+// payment's token, with earlier attached payments added up: less is
+// underpaid (the checkout stays unpaid, checkout.underpaid), up to the price
+// plus the fingerprint's cent is paid (checkout.paid, or paid_late after
+// expiry or cancelation), and more is paid with exception overpaid
+// (checkout.overpaid).
+func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
+	p, err := s.store.Payment(ctx, merchantID, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.CheckoutID != "":
+		return nil, sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "payment is already applied to %s", p.CheckoutID)
+	case p.Status != sg.PaymentConfirmed:
+		return nil, sg.Errorf(sg.ECONFLICT, "payment_not_confirmed", "", "only a confirmed payment can be attached; this one is %s", p.Status)
+	}
+	var out *sg.Checkout
+	err = s.onCheckout(ctx, merchantID, checkoutID, p, func(c *sg.Checkout, now time.Time) (string, error) {
+		out = c
+		if c.Livemode != p.Livemode {
+			return "", sg.Errorf(sg.ENOTFOUND, "resource_missing", "checkout", "no such checkout")
+		}
+		if c.Status == sg.StatusPaid || c.Status == sg.StatusProcessing {
+			return "", sg.Errorf(sg.ECONFLICT, "checkout_already_paid", "checkout", "checkout is %s", c.Status)
+		}
+		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
+		received := new(big.Int).Set(p.Amount)
+		if c.Exception == sg.ExceptionUnderpaid && c.PaidWith != nil && *c.PaidWith == pm {
+			before, err := sg.ParseUnits(c.AmountReceived, p.Decimals)
+			if err == nil {
+				received.Add(received, before)
+			}
+		}
+		due := sg.PriceToUnits(c.PriceCents, p.Decimals)
+		cent := sg.PriceToUnits(1, p.Decimals)
+		if !slices.Contains(c.Payments, p.ID) {
+			c.Payments = append(c.Payments, p.ID)
+		}
+		c.PaidWith = &pm
+		c.AmountDue = sg.FormatUnits(due, p.Decimals)
+		c.AmountReceived = sg.FormatUnits(received, p.Decimals)
+		late := c.Status != sg.StatusOpen || now.Unix() >= c.ExpiresAt
+		switch {
+		case received.Cmp(due) < 0:
+			c.Exception = sg.ExceptionUnderpaid
+			return sg.EventCheckoutUnderpaid, nil
+		case received.Cmp(new(big.Int).Add(due, cent)) >= 0:
+			c.Exception = sg.ExceptionOverpaid
+			return sg.EventCheckoutOverpaid, c.Transition(sg.StatusPaid, now)
+		case late:
+			c.Exception = sg.ExceptionPaidLate
+			return sg.EventCheckoutPaidLate, c.Transition(sg.StatusPaid, now)
+		default:
+			c.Exception = sg.ExceptionNone
+			return sg.EventCheckoutPaid, c.Transition(sg.StatusPaid, now)
+		}
+	})
+	if err != nil {
+		p.CheckoutID = ""
+		return nil, err
+	}
+	return out, nil
+}
