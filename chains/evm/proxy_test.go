@@ -1,0 +1,270 @@
+package evm_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// faultProxy is a real HTTP JSON-RPC reverse proxy in front of a node whose
+// behaviour a test switches at run time: errors, a block range limit,
+// hanging, lagging behind, or lying about block hashes. The watcher talks to
+// it exactly as to a provider.
+type faultProxy struct {
+	t        *testing.T
+	srv      *httptest.Server
+	upstream string
+	client   *http.Client
+
+	mu        sync.Mutex
+	limit     uint64 // refuse eth_getLogs over more blocks than this with -32005; 0: no limit
+	status    int    // answer every request with this HTTP status; 0: forward
+	reset     bool   // close every connection without an answer
+	hang      bool   // never answer, until the client gives up
+	lag       uint64 // report the head this many blocks lower
+	forkHash  bool   // report other hashes for every block
+	logHash   bool   // report other block hashes in logs only
+	noTags    bool   // refuse the "safe" and "finalized" block tags, as old nodes do
+	ranges    []logRange
+	calls     map[string]int
+	unblock   chan struct{}
+	closeOnce sync.Once
+}
+
+// logRange is one eth_getLogs request the proxy saw.
+type logRange struct {
+	From, To uint64
+	Refused  bool
+}
+
+func newFaultProxy(t *testing.T, upstream string) *faultProxy {
+	t.Helper()
+	p := &faultProxy{t: t, upstream: upstream, client: &http.Client{}, calls: make(map[string]int), unblock: make(chan struct{})}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(func() {
+		p.closeOnce.Do(func() { close(p.unblock) })
+		p.srv.CloseClientConnections()
+		p.srv.Close()
+	})
+	return p
+}
+
+func (p *faultProxy) URL() string { return p.srv.URL }
+
+func (p *faultProxy) set(f func(p *faultProxy)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+}
+
+// logRanges returns the eth_getLogs ranges seen so far and forgets them.
+func (p *faultProxy) logRanges() []logRange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.ranges
+	p.ranges = nil
+	return r
+}
+
+func (p *faultProxy) callCount(method string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[method]
+}
+
+type rpcRequest struct {
+	JSONRPC string            `json:"jsonrpc"`
+	ID      json.RawMessage   `json:"id"`
+	Method  string            `json:"method"`
+	Params  []json.RawMessage `json:"params"`
+}
+
+type rpcResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   json.RawMessage `json:"error,omitempty"`
+}
+
+func (p *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	status, reset, hang := p.status, p.reset, p.hang
+	p.mu.Unlock()
+	switch {
+	case reset:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	case hang:
+		select {
+		case <-r.Context().Done():
+		case <-p.unblock:
+		}
+		return
+	case status != 0:
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	var req rpcRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		// A batch or something else: pass it through untouched.
+		p.forwardRaw(w, body)
+		return
+	}
+	resp, err := p.handle(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func (p *faultProxy) handle(req rpcRequest) (*rpcResponse, error) {
+	p.mu.Lock()
+	p.calls[req.Method]++
+	limit, lag, forkHash, logHash, noTags := p.limit, p.lag, p.forkHash, p.logHash, p.noTags
+	p.mu.Unlock()
+
+	switch req.Method {
+	case "eth_getLogs":
+		var q struct{ FromBlock, ToBlock hexutil.Uint64 }
+		if len(req.Params) == 1 && json.Unmarshal(req.Params[0], &q) == nil {
+			refused := limit > 0 && uint64(q.ToBlock)-uint64(q.FromBlock)+1 > limit
+			p.mu.Lock()
+			p.ranges = append(p.ranges, logRange{From: uint64(q.FromBlock), To: uint64(q.ToBlock), Refused: refused})
+			p.mu.Unlock()
+			if refused {
+				return &rpcResponse{JSONRPC: "2.0", ID: req.ID,
+					Error: json.RawMessage(fmt.Sprintf(`{"code":-32005,"message":"limit exceeded: at most %d blocks"}`, limit))}, nil
+			}
+		}
+	case "eth_getBlockByNumber", "eth_blockNumber":
+		var tag string
+		if noTags && len(req.Params) > 0 && json.Unmarshal(req.Params[0], &tag) == nil && (tag == "safe" || tag == "finalized") {
+			return &rpcResponse{JSONRPC: "2.0", ID: req.ID,
+				Error: json.RawMessage(`{"code":-32602,"message":"invalid argument 0: hex string without 0x prefix"}`)}, nil
+		}
+		if lag > 0 {
+			if err := p.applyLag(&req, lag); err != nil {
+				return nil, err
+			}
+		}
+	}
+	resp, err := p.forward(req)
+	if err != nil || resp.Result == nil {
+		return resp, err
+	}
+	switch {
+	case req.Method == "eth_blockNumber" && lag > 0:
+		var n hexutil.Uint64
+		if err := json.Unmarshal(resp.Result, &n); err == nil && uint64(n) >= lag {
+			resp.Result, _ = json.Marshal(hexutil.Uint64(uint64(n) - lag))
+		}
+	case req.Method == "eth_getBlockByNumber" && forkHash:
+		resp.Result = rewriteHashes(resp.Result, "hash", "parentHash")
+	case req.Method == "eth_getLogs" && logHash:
+		var logs []map[string]any
+		if err := json.Unmarshal(resp.Result, &logs); err == nil {
+			for _, l := range logs {
+				l["blockHash"] = otherHash(l["blockHash"])
+			}
+			resp.Result, _ = json.Marshal(logs)
+		}
+	}
+	return resp, nil
+}
+
+// applyLag turns "latest" into the upstream head minus lag, so the proxy
+// looks like a node that is lag blocks behind.
+func (p *faultProxy) applyLag(req *rpcRequest, lag uint64) error {
+	if req.Method != "eth_getBlockByNumber" || len(req.Params) == 0 {
+		return nil
+	}
+	var tag string
+	if json.Unmarshal(req.Params[0], &tag) != nil || tag != "latest" {
+		return nil
+	}
+	resp, err := p.forward(rpcRequest{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: "eth_blockNumber"})
+	if err != nil {
+		return err
+	}
+	var n hexutil.Uint64
+	if err := json.Unmarshal(resp.Result, &n); err != nil {
+		return err
+	}
+	req.Params[0], _ = json.Marshal(hexutil.Uint64(uint64(n) - min(uint64(n), lag)))
+	return nil
+}
+
+func rewriteHashes(result json.RawMessage, fields ...string) json.RawMessage {
+	var m map[string]any
+	if json.Unmarshal(result, &m) != nil || m == nil {
+		return result
+	}
+	for _, f := range fields {
+		m[f] = otherHash(m[f])
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+// otherHash maps a hash to another, stable one.
+func otherHash(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	return crypto.Keccak256Hash([]byte("forked"), []byte(strings.ToLower(s))).Hex()
+}
+
+func (p *faultProxy) forward(req rpcRequest) (*rpcResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.client.Post(p.upstream, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("upstream status %s", strconv.Itoa(res.StatusCode))
+	}
+	var resp rpcResponse
+	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (p *faultProxy) forwardRaw(w http.ResponseWriter, body []byte) {
+	res, err := p.client.Post(p.upstream, "application/json", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, res.Body)
+}
