@@ -50,6 +50,7 @@ func (s *Store) Merchant(ctx context.Context, id string) (*sg.Merchant, error) {
 
 // UpdateMerchant overwrites an existing merchant record.
 func (s *Store) UpdateMerchant(ctx context.Context, m *sg.Merchant) error {
+	defer s.cache.forget(m.ID)
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode merchant: %w", err)
@@ -77,9 +78,23 @@ func (s *Store) merchantIDs(ctx context.Context, after string, limit int) ([]str
 	return ids, nil
 }
 
-// MerchantWithWallets returns a merchant and its wallets in one round trip,
-// for checkout creation.
+// MerchantWithWallets returns a merchant and its wallets, for checkout
+// creation, from a short-lived cache (see Store.SetMerchantCacheTTL) or in
+// one round trip. Callers must not modify the results.
 func (s *Store) MerchantWithWallets(ctx context.Context, id string) (*sg.Merchant, []*sg.Wallet, error) {
+	m, ws, epoch, ok := s.cache.get(id, time.Now())
+	if ok {
+		return m, ws, nil
+	}
+	m, ws, err := s.loadMerchantWithWallets(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cache.put(id, m, ws, time.Now(), epoch)
+	return m, ws, nil
+}
+
+func (s *Store) loadMerchantWithWallets(ctx context.Context, id string) (*sg.Merchant, []*sg.Wallet, error) {
 	var mc *redis.StringCmd
 	var wc *redis.StringSliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

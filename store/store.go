@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,8 +42,9 @@ var (
 // Store is the Redis-backed store of merchants, keys, wallets, checkouts,
 // reservations, events and idempotency records.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys Keys
+	rdb   redis.UniversalClient
+	keys  Keys
+	cache merchantCache
 }
 
 // New returns a store using rdb with every key under prefix (default "sg").
@@ -49,7 +52,21 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = "sg"
 	}
-	return &Store{rdb: rdb, keys: Keys{Prefix: prefix}}
+	return &Store{rdb: rdb, keys: Keys{Prefix: prefix}, cache: merchantCache{ttl: DefaultMerchantCacheTTL}}
+}
+
+// DefaultMerchantCacheTTL is how long a merchant and its wallets are reused
+// for checkout creation. Changes made through this store are seen at once;
+// changes made by another replica within this time.
+const DefaultMerchantCacheTTL = time.Second
+
+// SetMerchantCacheTTL changes how long merchants and their wallets are
+// cached; 0 turns the cache off.
+func (s *Store) SetMerchantCacheTTL(ttl time.Duration) {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	s.cache.ttl = ttl
+	s.cache.entries = nil
 }
 
 // Client returns the underlying Redis client.
@@ -89,4 +106,54 @@ func notFound(err error, what string) error {
 // prefixes a code-less error_reply with "ERR ", older servers do not.
 func scriptError(err error, msg string) bool {
 	return err != nil && strings.HasPrefix(strings.TrimPrefix(err.Error(), "ERR "), msg)
+}
+
+// merchantCache keeps merchants with their wallets for a moment: checkout
+// creation reads them on every request and they rarely change.
+type merchantCache struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	entries map[string]cachedMerchant
+	// epoch counts forgets, so a load that raced with a change is not
+	// cached: it may hold what the change replaced.
+	epoch uint64
+}
+
+type cachedMerchant struct {
+	m       *sg.Merchant
+	wallets []*sg.Wallet
+	at      time.Time
+}
+
+// maxCachedMerchants bounds the cache; past it, it starts over.
+const maxCachedMerchants = 10_000
+
+// get returns a fresh entry, or the epoch to hand to put after loading.
+func (c *merchantCache) get(id string, now time.Time) (*sg.Merchant, []*sg.Wallet, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || now.Sub(e.at) >= c.ttl {
+		return nil, nil, c.epoch, false
+	}
+	return e.m, e.wallets, c.epoch, true
+}
+
+func (c *merchantCache) put(id string, m *sg.Merchant, ws []*sg.Wallet, now time.Time, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ttl <= 0 || epoch != c.epoch {
+		return
+	}
+	if c.entries == nil || len(c.entries) >= maxCachedMerchants {
+		c.entries = make(map[string]cachedMerchant)
+	}
+	c.entries[id] = cachedMerchant{m: m, wallets: ws, at: now}
+}
+
+func (c *merchantCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
+	c.epoch++
 }

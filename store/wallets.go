@@ -25,6 +25,7 @@ const staleWalletIndex = time.Minute
 // wallet. The same address twice for one merchant is wallet_exists; an
 // address held by another merchant is wallet_address_taken.
 func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
+	defer s.cache.forget(w.MerchantID)
 	idx := s.keys.WalletAddresses(w.MerchantID)
 	field := w.Chain + ":" + strings.ToLower(w.Address)
 	// One field per address and merchant: of two concurrent adds only one
@@ -128,6 +129,7 @@ func (s *Store) Wallet(ctx context.Context, merchantID, id string) (*sg.Wallet, 
 // claimed by the merchant for ReleasedClaimTTL so payments to amounts
 // reserved before the deletion are still matched.
 func (s *Store) DeleteWallet(ctx context.Context, merchantID, id string) (*sg.Wallet, error) {
+	defer s.cache.forget(merchantID)
 	w, err := s.Wallet(ctx, merchantID, id)
 	if err != nil {
 		return nil, err
