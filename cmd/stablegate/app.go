@@ -87,6 +87,7 @@ type app struct {
 	checkouts *checkout.Service
 	settler   *checkout.Settler
 	api       *api.Server
+	promReg   *prometheus.Registry
 }
 
 func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *chains.Registry, log *slog.Logger) (*app, error) {
@@ -96,7 +97,7 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &app{cfg: cfg, log: log, store: st, registry: reg}
+	a := &app{cfg: cfg, log: log, store: st, registry: reg, promReg: promReg}
 	a.merchants = merchant.New(st, reg, nil)
 	a.checkouts = checkout.New(st, reg, nil, log)
 	a.settler = checkout.NewSettler(st, reg, nil, log)
@@ -115,8 +116,13 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 // serve runs the HTTP server and the background loops until ctx ends, then
 // shuts down gracefully.
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	return a.serveHandler(ctx, ln, a.api.Handler())
+}
+
+// serveHandler is serve with another root handler (dev mode adds routes).
+func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
-		Handler:           a.api.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -124,6 +130,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	go a.checkouts.RunSweeper(ctx, a.cfg.SweepInterval)
+	if a.cfg.Watch == nil || len(a.cfg.Watch) > 0 {
+		if err := a.startWatchers(ctx); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

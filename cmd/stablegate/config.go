@@ -44,6 +44,10 @@ type Config struct {
 	// PublicURL is the gateway's public base URL, used in links it prints.
 	// Default http://<listen>. Env STABLEGATE_PUBLIC_URL.
 	PublicURL string `yaml:"public_url"`
+	// Watch lists the EVM chains to watch for payments. Default (absent):
+	// every EVM chain in the registry; an empty list watches none (an
+	// API-only replica).
+	Watch []string `yaml:"watch"`
 	// Chains overrides built-in chains and adds custom ones. Default none.
 	Chains chains.Config `yaml:"chains"`
 }

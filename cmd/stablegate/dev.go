@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -73,6 +74,9 @@ func runDev(ctx context.Context, args []string) error {
 			{Symbol: "USDC", Contract: dn.Token("USDC").Hex(), Decimals: 6},
 		},
 	})
+	if cfg.Watch == nil {
+		cfg.Watch = []string{devChainID} // try-it-out mode touches no public network
+	}
 	reg, err := loadRegistry(cfg)
 	if err != nil {
 		return err
@@ -117,9 +121,17 @@ Create a checkout:
     -H "Content-Type: application/json" \
     -d '{"price":"49.00","payment_method":{"chain":"%s","token":"USDC"}}'
 
+Pay it from the devnet faucet (dev mode only), then watch it become paid:
+
+  curl -s %s/dev/pay -H "Authorization: Bearer %s" -d '{"checkout":"co_..."}'
+  curl -s %s/v1/checkouts/co_... -H "Authorization: Bearer %s"
+
 `, base, base, storeDesc, dn.RPCURL(), dn.ChainID(), devChainID, dn.Token("USDT").Hex(), dn.Token("USDC").Hex(),
-		wallet, devChainID, secret, cfg.OperatorToken, base, secret, devChainID)
-	return a.serve(ctx, ln)
+		wallet, devChainID, secret, cfg.OperatorToken, base, secret, devChainID, base, secret, base, secret)
+	mux := http.NewServeMux()
+	mux.Handle("/dev/pay", a.devPayHandler(dn))
+	mux.Handle("/", a.api.Handler())
+	return a.serveHandler(ctx, ln, mux)
 }
 
 // seedDemo creates the demo merchant with a test key and a devnet wallet.

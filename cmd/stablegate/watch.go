@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/chains/evm"
+	"github.com/stablegate/stablegate/store"
+)
+
+// addressSource lists a chain's watched addresses from the store.
+type addressSource struct{ st *store.Store }
+
+func (a addressSource) Addresses(ctx context.Context, chain string) ([]common.Address, error) {
+	addrs, err := a.st.ChainAddresses(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]common.Address, 0, len(addrs))
+	for _, s := range addrs {
+		if common.IsHexAddress(s) {
+			out = append(out, common.HexToAddress(s))
+		}
+	}
+	return out, nil
+}
+
+// tokenCheckRetry is how long a watcher waits before checking its chain's
+// token decimals again after the node could not answer.
+const tokenCheckRetry = 30 * time.Second
+
+// startWatchers runs one watcher per EVM chain to watch (cfg.Watch, or
+// every EVM chain of the registry when empty) until ctx ends. Each first
+// checks the registry's token decimals against the contracts; a mismatch
+// keeps that chain unwatched and is logged, since matching amounts with
+// wrong decimals would credit wrong payments.
+func (a *app) startWatchers(ctx context.Context) error {
+	metrics, err := evm.NewMetrics(a.promReg)
+	if err != nil {
+		return err
+	}
+	for _, c := range a.registry.Chains() {
+		if c.Kind != chains.KindEVM || (len(a.cfg.Watch) > 0 && !slices.Contains(a.cfg.Watch, c.ID)) {
+			continue
+		}
+		pool, err := evm.NewPool(c.RPCURLs, evm.PoolConfig{Chain: c.ID, ChainID: c.ChainID, Metrics: metrics}, nil, a.log)
+		if err != nil {
+			return err
+		}
+		w := evm.NewWatcher(c, pool, a.store.Cursors(), addressSource{a.store}, a.settler, evm.Config{Metrics: metrics}, nil, a.log)
+		go func() {
+			defer pool.Close()
+			for {
+				err := evm.CheckTokens(ctx, pool, c)
+				if err == nil {
+					break
+				}
+				a.log.Error("chain not watched: token check failed", "chain", c.ID, "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(tokenCheckRetry):
+				}
+			}
+			a.log.Info("watching chain", "chain", c.ID)
+			if err := w.Run(ctx); err != nil {
+				a.log.Error("watcher stopped", "chain", c.ID, "err", err)
+			}
+		}()
+	}
+	return nil
+}
