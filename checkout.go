@@ -100,8 +100,7 @@ func (m *CheckoutMethod) IsReserved() bool { return m.Amount != nil }
 
 type checkoutMethodJSON struct {
 	checkoutMethodAlias
-	Amount          string `json:"amount,omitempty"`
-	AmountBaseUnits string `json:"amount_base_units,omitempty"`
+	amountJSON
 }
 
 // checkoutMethodAlias has CheckoutMethod's fields without its methods, for
@@ -110,12 +109,7 @@ type checkoutMethodAlias CheckoutMethod
 
 // MarshalJSON renders the amount both as a decimal string and in base units.
 func (m CheckoutMethod) MarshalJSON() ([]byte, error) {
-	out := checkoutMethodJSON{checkoutMethodAlias: checkoutMethodAlias(m)}
-	if m.Amount != nil {
-		out.Amount = FormatUnits(m.Amount, m.Decimals)
-		out.AmountBaseUnits = m.Amount.String()
-	}
-	return EncodeJSON(out)
+	return EncodeJSON(checkoutMethodJSON{checkoutMethodAlias(m), newAmountJSON(m.Amount, m.Decimals)})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -125,14 +119,9 @@ func (m *CheckoutMethod) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*m = CheckoutMethod(in.checkoutMethodAlias)
-	if in.AmountBaseUnits != "" {
-		v, ok := new(big.Int).SetString(in.AmountBaseUnits, 10)
-		if !ok {
-			return Errorf(EINTERNAL, "", "", "stored amount %q is not an integer", in.AmountBaseUnits)
-		}
-		m.Amount = v
-	}
-	return nil
+	v, err := in.value()
+	m.Amount = v
+	return err
 }
 
 // Checkout is one attempt of a customer to pay a merchant. Its JSON form is

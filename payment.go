@@ -54,18 +54,12 @@ type paymentAlias Payment
 
 type paymentJSON struct {
 	paymentAlias
-	Amount          string `json:"amount"`
-	AmountBaseUnits string `json:"amount_base_units"`
+	amountJSON
 }
 
 // MarshalJSON renders the amount both as a decimal string and in base units.
 func (p Payment) MarshalJSON() ([]byte, error) {
-	out := paymentJSON{paymentAlias: paymentAlias(p)}
-	if p.Amount != nil {
-		out.Amount = FormatUnits(p.Amount, p.Decimals)
-		out.AmountBaseUnits = p.Amount.String()
-	}
-	return EncodeJSON(out)
+	return EncodeJSON(paymentJSON{paymentAlias(p), newAmountJSON(p.Amount, p.Decimals)})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -75,12 +69,7 @@ func (p *Payment) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*p = Payment(in.paymentAlias)
-	if in.AmountBaseUnits != "" {
-		v, ok := new(big.Int).SetString(in.AmountBaseUnits, 10)
-		if !ok {
-			return Errorf(EINTERNAL, "", "", "stored amount %q is not an integer", in.AmountBaseUnits)
-		}
-		p.Amount = v
-	}
-	return nil
+	v, err := in.value()
+	p.Amount = v
+	return err
 }

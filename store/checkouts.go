@@ -181,53 +181,12 @@ func (s *Store) ListCheckouts(ctx context.Context, merchantID string, f Checkout
 	lo, hi := lexBounds(sg.PrefixCheckout, f.CreatedGTE, f.CreatedLT, f.StartingAfter, f.EndingBefore)
 	// The order_id index may hold other statuses; those are filtered in
 	// memory. One order's checkouts are few, so the whole index may be read.
-	want := f.Limit + 1
-	var out []*sg.Checkout
-	for len(out) < want {
-		var ids []string
-		var err error
-		if f.EndingBefore != "" {
-			// Walk upward from the cursor, then return newest first.
-			ids, err = s.rdb.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
-		} else {
-			ids, err = s.rdb.ZRevRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("list checkouts: %w", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		cs, err := s.checkoutsByID(ctx, merchantID, ids)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, c := range cs {
-			if f.Status != "" && c.Status != f.Status {
-				continue
-			}
-			out = append(out, c)
-		}
-		last := ids[len(ids)-1]
-		if f.EndingBefore != "" {
-			lo = "(" + last
-		} else {
-			hi = "(" + last
-		}
-		if len(ids) < want {
-			break
-		}
+	var keep func(*sg.Checkout) bool
+	if f.Status != "" {
+		keep = func(c *sg.Checkout) bool { return c.Status == f.Status }
 	}
-	hasMore := len(out) > f.Limit
-	if hasMore {
-		out = out[:f.Limit]
-	}
-	if f.EndingBefore != "" {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, hasMore, nil
+	load := func(ids []string) ([]*sg.Checkout, error) { return s.checkoutsByID(ctx, merchantID, ids) }
+	return page(ctx, s.rdb, index, lo, hi, f.EndingBefore != "", f.Limit, load, keep)
 }
 
 func (s *Store) checkoutsByID(ctx context.Context, merchantID string, ids []string) ([]*sg.Checkout, error) {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	sg "github.com/stablegate/stablegate"
 )
 
@@ -47,58 +45,8 @@ func (s *Store) ListEvents(ctx context.Context, merchantID string, f EventFilter
 		index = s.keys.EventTypeIndex(merchantID, f.Livemode, f.Type)
 	}
 	lo, hi := lexBounds(sg.PrefixEvent, f.CreatedGTE, f.CreatedLT, f.StartingAfter, f.EndingBefore)
-	want := f.Limit + 1
-	var out []*sg.Event
-	for len(out) < want {
-		var ids []string
-		var err error
-		if f.EndingBefore != "" {
-			ids, err = s.rdb.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
-		} else {
-			ids, err = s.rdb.ZRevRangeByLex(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(want)}).Result()
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("list events: %w", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		vals, err := s.rdb.HMGet(ctx, s.keys.Events(merchantID), ids...).Result()
-		if err != nil {
-			return nil, false, fmt.Errorf("get events: %w", err)
-		}
-		for _, v := range vals {
-			str, ok := v.(string)
-			if !ok {
-				continue
-			}
-			e, err := decodeEvent(merchantID, []byte(str))
-			if err != nil {
-				return nil, false, err
-			}
-			if f.Type != "" && e.Type != f.Type {
-				continue
-			}
-			out = append(out, e)
-		}
-		last := ids[len(ids)-1]
-		if f.EndingBefore != "" {
-			lo = "(" + last
-		} else {
-			hi = "(" + last
-		}
-		if len(ids) < want {
-			break
-		}
+	load := func(ids []string) ([]*sg.Event, error) {
+		return hashValues(ctx, s.rdb, s.keys.Events(merchantID), ids, func(b []byte) (*sg.Event, error) { return decodeEvent(merchantID, b) })
 	}
-	hasMore := len(out) > f.Limit
-	if hasMore {
-		out = out[:f.Limit]
-	}
-	if f.EndingBefore != "" {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, hasMore, nil
+	return page(ctx, s.rdb, index, lo, hi, f.EndingBefore != "", f.Limit, load, nil)
 }

@@ -111,6 +111,11 @@ func (k Keys) EventIndex(merchantID string, live bool) string {
 	return k.merchant(merchantID) + "evt:idx:" + mode(live)
 }
 
+// ChainAddresses is a SET: every address ever registered as a wallet on a
+// chain, which that chain's watcher filters transfers by. Addresses of
+// deleted wallets stay, so payments to amounts reserved on them are seen.
+func (k Keys) ChainAddresses(chain string) string { return k.Prefix + ":{addrs:" + chain + "}" }
+
 // Payments is a HASH: payment id -> payment JSON of one merchant.
 func (k Keys) Payments(merchantID string) string { return k.merchant(merchantID) + "pay" }
 

@@ -141,46 +141,10 @@ func (s *Store) ListPayments(ctx context.Context, merchantID string, f PaymentFi
 	if f.EndingBefore != "" {
 		lo = "(" + f.EndingBefore
 	}
-	by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(f.Limit + 1)}
-	var ids []string
-	var err error
-	if f.EndingBefore != "" {
-		ids, err = s.rdb.ZRangeByLex(ctx, index, by).Result()
-	} else {
-		ids, err = s.rdb.ZRevRangeByLex(ctx, index, by).Result()
+	load := func(ids []string) ([]*sg.Payment, error) {
+		return hashValues(ctx, s.rdb, s.keys.Payments(merchantID), ids, func(b []byte) (*sg.Payment, error) { return decodePayment(merchantID, b) })
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("list payments: %w", err)
-	}
-	hasMore := len(ids) > f.Limit
-	if hasMore {
-		ids = ids[:f.Limit]
-	}
-	if f.EndingBefore != "" {
-		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
-			ids[i], ids[j] = ids[j], ids[i]
-		}
-	}
-	if len(ids) == 0 {
-		return nil, false, nil
-	}
-	vals, err := s.rdb.HMGet(ctx, s.keys.Payments(merchantID), ids...).Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("get payments: %w", err)
-	}
-	out := make([]*sg.Payment, 0, len(vals))
-	for _, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		p, err := decodePayment(merchantID, []byte(str))
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, p)
-	}
-	return out, hasMore, nil
+	return page(ctx, s.rdb, index, lo, hi, f.EndingBefore != "", f.Limit, load, nil)
 }
 
 // PendingRef names a payment waiting for finality on a chain.

@@ -78,10 +78,23 @@ func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
 	if err != nil {
 		return fmt.Errorf("encode wallet: %w", err)
 	}
+	// Watched before it can take a reservation, so no payment to it is missed.
+	if err := s.rdb.SAdd(ctx, s.keys.ChainAddresses(w.Chain), w.Address).Err(); err != nil {
+		return fmt.Errorf("watch address: %w", err)
+	}
 	if err := s.rdb.HSet(ctx, s.keys.Wallets(w.MerchantID), w.ID, b).Err(); err != nil {
 		return fmt.Errorf("store wallet: %w", err)
 	}
 	return nil
+}
+
+// ChainAddresses returns every address registered as a wallet on a chain.
+func (s *Store) ChainAddresses(ctx context.Context, chain string) ([]string, error) {
+	addrs, err := s.rdb.SMembers(ctx, s.keys.ChainAddresses(chain)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chain addresses: %w", err)
+	}
+	return addrs, nil
 }
 
 type storedWallet struct {
