@@ -30,11 +30,10 @@ type Sink interface {
 	Confirmed(ctx context.Context, chain string, height uint64, v Verifier) error
 }
 
-// Verifier re-checks a transfer against the canonical chain right before settlement.
-type Verifier interface {
-	// Canonical reports whether the transfer's block is still the canonical block at its height (same hash) and its transaction receipt succeeded (status 1) and still contains the log.
-	Canonical(ctx context.Context, t chains.Transfer) (bool, error)
-}
+// Verifier re-checks a transfer against the canonical chain right before
+// settlement. It is chains.Verifier, so sinks outside this package need not
+// import it.
+type Verifier = chains.Verifier
 
 // AddressSource lists the receiving addresses to watch on a chain (all merchants' wallets there, including deleted-but-still-claimed ones is not needed).
 type AddressSource interface {
