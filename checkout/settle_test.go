@@ -32,7 +32,7 @@ type settleFixture struct {
 
 const settleChain = "devnet18"
 
-func newSettleFixture(t *testing.T) *settleFixture {
+func newSettleFixture(t testing.TB) *settleFixture {
 	f := &settleFixture{fixture: newFixture(t)}
 	f.settler = checkout.NewSettler(f.st, f.reg, f.clock.Now, slog.New(slog.DiscardHandler))
 	f.wallet = f.addWallet(f.p, settleChain)
