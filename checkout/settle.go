@@ -24,6 +24,11 @@ type SettleStore interface {
 	Checkout(ctx context.Context, merchantID, id string) (*sg.Checkout, error)
 	Payment(ctx context.Context, merchantID, id string) (*sg.Payment, error)
 	PaymentByTransfer(ctx context.Context, merchantID, chain, txHash string, logIndex uint) (*sg.Payment, error)
+	AddressOwners(ctx context.Context, chain string, addrs []string) (map[string]string, error)
+	LookupTransfers(ctx context.Context, qs []store.TransferQuery) ([]store.TransferState, error)
+	CheckoutsByRef(ctx context.Context, refs [][2]string) ([]*sg.Checkout, error)
+	ApplyMany(ctx context.Context, chs []store.Change) ([]error, error)
+	AddPendingMany(ctx context.Context, chain string, refs []store.PendingRef) error
 	ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error)
 	Apply(ctx context.Context, ch store.Change) error
 	AddPending(ctx context.Context, chain string, ref store.PendingRef) error
@@ -59,10 +64,131 @@ func NewSettler(st SettleStore, reg *chains.Registry, clock sg.Clock, log *slog.
 const pendingBatch = 500
 
 // Transfers records every transfer to a merchant's address as a payment and
-// applies the ones that hit a reservation to their checkout.
-func (s *Settler) Transfers(ctx context.Context, chain string, ts []chains.Transfer) error {
+// applies the ones that hit a reservation to their checkout. New transfers,
+// the common case, are settled together in a few round trips whatever
+// their number; a transfer seen before, or one that races with another
+// change of its checkout, goes through the one-at-a-time path, which
+// decides from the stored state.
+func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Transfer) error {
+	chain, ok := s.registry.Chain(chainID)
+	if !ok {
+		return nil
+	}
+	type item struct {
+		t     chains.Transfer
+		tok   *chains.Token
+		to    string
+		owner string
+		p     *sg.Payment
+		c     *sg.Checkout
+	}
+	var items []*item
+	var addrs []string
 	for _, t := range ts {
-		if err := s.seen(ctx, chain, t); err != nil {
+		tok, ok := tokenByContract(chain, t.Token)
+		if !ok {
+			continue // never match a token the registry does not list
+		}
+		to, err := chain.ValidateAddress(t.To)
+		if err != nil {
+			continue
+		}
+		if !slices.Contains(addrs, to) {
+			addrs = append(addrs, to)
+		}
+		items = append(items, &item{t: t, tok: tok, to: to})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	owners, err := s.store.AddressOwners(ctx, chain.ID, addrs)
+	if err != nil {
+		return err
+	}
+	var qs []store.TransferQuery
+	owned := items[:0]
+	for _, it := range items {
+		if it.owner = owners[it.to]; it.owner == "" {
+			continue
+		}
+		owned = append(owned, it)
+		qs = append(qs, store.TransferQuery{
+			Space:  store.Space{MerchantID: it.owner, Chain: chain.ID, Contract: it.tok.Contract, Address: it.to},
+			TxHash: it.t.TxHash, LogIndex: it.t.LogIndex, Amount: it.t.Amount, At: time.Unix(it.t.BlockTime, 0),
+		})
+	}
+	states, err := s.store.LookupTransfers(ctx, qs)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var slow []chains.Transfer
+	var fresh []*item
+	var pending []store.PendingRef
+	var refs [][2]string
+	for i, it := range owned {
+		if states[i].PaymentID != "" {
+			slow = append(slow, it.t)
+			continue
+		}
+		it.p = &sg.Payment{
+			ID: sg.NewID(sg.PrefixPayment, now), Object: "payment", Livemode: !chain.Testnet, Status: sg.PaymentPending,
+			Chain: chain.ID, Token: it.tok.Symbol, Contract: it.tok.Contract, Decimals: it.tok.Decimals,
+			TxHash: it.t.TxHash, LogIndex: it.t.LogIndex, BlockNumber: it.t.BlockNumber, BlockHash: it.t.BlockHash,
+			BlockTime: it.t.BlockTime, From: it.t.From, To: it.to, Amount: new(big.Int).Set(it.t.Amount),
+			Created: now.Unix(), MerchantID: it.owner,
+		}
+		fresh = append(fresh, it)
+		pending = append(pending, store.PendingRef{MerchantID: it.owner, PaymentID: it.p.ID, Block: it.t.BlockNumber})
+		if states[i].Live {
+			refs = append(refs, [2]string{it.owner, states[i].Holder})
+		} else {
+			refs = append(refs, [2]string{})
+		}
+	}
+	// Pending first: an entry without its payment is dropped at
+	// confirmation, a payment without its entry would never settle.
+	if err := s.store.AddPendingMany(ctx, chain.ID, pending); err != nil {
+		return err
+	}
+	cos, err := s.store.CheckoutsByRef(ctx, refs)
+	if err != nil {
+		return err
+	}
+	changes := make([]store.Change, len(fresh))
+	for i, it := range fresh {
+		changes[i] = store.Change{MerchantID: it.owner, Livemode: it.p.Livemode, Payment: it.p}
+		c := cos[i]
+		if c == nil {
+			continue // unmatched: announced once it is final
+		}
+		old := c.Status
+		typ, err := applyMatch(c, it.p, now)
+		if err != nil {
+			return err
+		}
+		changes[i].Checkout, changes[i].OldStatus = c, old
+		if typ != "" {
+			if changes[i].Event, err = newEvent(c, typ, now); err != nil {
+				return err
+			}
+		}
+	}
+	errs, err := s.store.ApplyMany(ctx, changes)
+	if err != nil {
+		return err
+	}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case sg.IsCode(err, sg.ECONFLICT):
+			slow = append(slow, fresh[i].t) // raced: decide again from the stored state
+		default:
+			return fmt.Errorf("transfer %s: %w", fresh[i].t.ID(), err)
+		}
+	}
+	for _, t := range slow {
+		if err := s.seen(ctx, chainID, t); err != nil {
 			return fmt.Errorf("transfer %s: %w", t.ID(), err)
 		}
 	}
@@ -134,25 +260,33 @@ func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) e
 		return err
 	}
 	return s.onCheckout(ctx, owner, holder, p, func(c *sg.Checkout, now time.Time) (string, error) {
-		if !slices.Contains(c.Payments, p.ID) {
-			c.Payments = append(c.Payments, p.ID)
-		}
-		switch c.Status {
-		case sg.StatusOpen, sg.StatusExpired, sg.StatusCanceled:
-			pm := sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}
-			c.PaidWith = &pm
-			if m, ok := c.Method(pm); ok && m.Amount != nil {
-				c.AmountDue = sg.FormatUnits(m.Amount, tok.Decimals)
-			}
-			c.AmountReceived = sg.FormatUnits(p.Amount, tok.Decimals)
-			return sg.EventCheckoutProcessing, c.Transition(sg.StatusProcessing, now)
-		default:
-			// Another payment already settles it: the reserved amount was
-			// paid twice.
-			c.Exception = sg.ExceptionMultiple
-			return "", nil
-		}
+		return applyMatch(c, p, now)
 	})
+}
+
+// applyMatch applies a payment of a checkout's reserved amount to it: the
+// first moves it to processing, a later one marks it multiple. It returns
+// the event type to record, or "".
+func applyMatch(c *sg.Checkout, p *sg.Payment, now time.Time) (string, error) {
+	p.CheckoutID = c.ID
+	if !slices.Contains(c.Payments, p.ID) {
+		c.Payments = append(c.Payments, p.ID)
+	}
+	switch c.Status {
+	case sg.StatusOpen, sg.StatusExpired, sg.StatusCanceled:
+		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
+		c.PaidWith = &pm
+		if m, ok := c.Method(pm); ok && m.Amount != nil {
+			c.AmountDue = sg.FormatUnits(m.Amount, p.Decimals)
+		}
+		c.AmountReceived = sg.FormatUnits(p.Amount, p.Decimals)
+		return sg.EventCheckoutProcessing, c.Transition(sg.StatusProcessing, now)
+	default:
+		// Another payment already settles it: the reserved amount was paid
+		// twice.
+		c.Exception = sg.ExceptionMultiple
+		return "", nil
+	}
 }
 
 // onCheckout applies change to the latest version of a checkout together

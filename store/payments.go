@@ -33,6 +33,51 @@ func TransferKey(chain, txHash string, logIndex uint) string {
 // when the checkout moved on since it was read, not_found when it is gone,
 // and conflict "transfer_recorded" when another payment holds the transfer.
 func (s *Store) Apply(ctx context.Context, ch Change) error {
+	keys, args, err := s.applyArgs(ch)
+	if err != nil {
+		return err
+	}
+	return applyResult(ch, applyScript.Run(ctx, s.rdb, keys, args...))
+}
+
+// ApplyMany makes each change like Apply, all in one round trip, and
+// returns one error (or nil) per change. The changes are independent: one
+// failing leaves the others made.
+func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
+	errs := make([]error, len(chs))
+	cmds := make([]*redis.Cmd, len(chs))
+	if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
+		return nil, fmt.Errorf("load apply script: %w", err)
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ch := range chs {
+			keys, args, err := s.applyArgs(ch)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			cmds[i] = applyScript.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	if err != nil && !isScriptReply(err) {
+		return nil, fmt.Errorf("apply changes: %w", err)
+	}
+	for i, cmd := range cmds {
+		if cmd != nil {
+			errs[i] = applyResult(chs[i], cmd)
+		}
+	}
+	return errs, nil
+}
+
+// isScriptReply reports whether a pipeline's error is only one of the apply
+// script's own refusals, which each command reports by itself.
+func isScriptReply(err error) bool {
+	return scriptError(err, "NOTFOUND") || scriptError(err, "VERSION") || scriptError(err, "TRANSFER")
+}
+
+func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	k := s.keys
 	m := ch.MerchantID
 	args := make([]any, 12)
@@ -46,7 +91,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	if c := ch.Checkout; c != nil {
 		b, err := encodeCheckout(c)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		keys[0] = k.Checkout(m, c.ID)
 		keys[1] = k.CheckoutStatusIndex(m, c.Livemode, string(ch.OldStatus))
@@ -57,7 +102,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	if e := ch.Event; e != nil {
 		b, err := sg.EncodeJSON(e)
 		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
+			return nil, nil, fmt.Errorf("encode event: %w", err)
 		}
 		args[6], args[7] = e.ID, b
 		keys[10] = k.EventTypeIndex(m, e.Livemode, e.Type)
@@ -66,7 +111,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	if p := ch.Payment; p != nil {
 		b, err := sg.EncodeJSON(p)
 		if err != nil {
-			return fmt.Errorf("encode payment: %w", err)
+			return nil, nil, fmt.Errorf("encode payment: %w", err)
 		}
 		unmatched := "0"
 		if p.CheckoutID == "" && p.Status != sg.PaymentReverted {
@@ -74,7 +119,11 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		}
 		args[8], args[9], args[10], args[11] = p.ID, b, TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched
 	}
-	nv, err := applyScript.Run(ctx, s.rdb, keys, args...).Int64()
+	return keys, args, nil
+}
+
+func applyResult(ch Change, cmd *redis.Cmd) error {
+	nv, err := cmd.Int64()
 	switch {
 	case scriptError(err, "NOTFOUND"):
 		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
@@ -156,11 +205,7 @@ type PendingRef struct {
 
 // AddPending lists a payment as waiting for finality at a block height.
 func (s *Store) AddPending(ctx context.Context, chain string, ref PendingRef) error {
-	err := s.rdb.ZAdd(ctx, s.keys.Pending(chain), redis.Z{Score: float64(ref.Block), Member: ref.MerchantID + "/" + ref.PaymentID}).Err()
-	if err != nil {
-		return fmt.Errorf("add pending payment: %w", err)
-	}
-	return nil
+	return s.AddPendingMany(ctx, chain, []PendingRef{ref})
 }
 
 // PendingBetween returns up to limit pending payments of a chain with block
