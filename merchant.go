@@ -21,7 +21,6 @@ type Merchant struct {
 	Name     string           `json:"name"`
 	Created  int64            `json:"created"`
 	Settings MerchantSettings `json:"settings"`
-	Disabled bool             `json:"disabled"`
 }
 
 // MerchantSettings are the knobs a merchant controls.

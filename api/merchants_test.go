@@ -35,7 +35,7 @@ func TestAdminAPI(t *testing.T) {
 		id := m["id"].(string)
 		secret := k["secret"].(string)
 		settings := m["settings"].(map[string]any)
-		if m["name"] != "Shop A" || m["object"] != "merchant" || m["disabled"] != false ||
+		if m["name"] != "Shop A" || m["object"] != "merchant" ||
 			settings["fingerprint_decimals"] != jsonInt(5) || settings["fingerprint_steps"] != jsonInt(999) || settings["late_window_seconds"] != jsonInt(86400) {
 			t.Fatalf("merchant %v", m)
 		}

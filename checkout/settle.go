@@ -275,6 +275,7 @@ func applyMatch(c *sg.Checkout, p *sg.Payment, now time.Time) (string, error) {
 	switch c.Status {
 	case sg.StatusOpen, sg.StatusExpired, sg.StatusCanceled:
 		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
+		c.Exception = sg.ExceptionNone
 		c.PaidWith = &pm
 		if m, ok := c.Method(pm); ok && m.Amount != nil {
 			c.AmountDue = sg.FormatUnits(m.Amount, p.Decimals)
@@ -384,11 +385,13 @@ func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
 		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, Event: evt})
 	}
 	return s.onCheckout(ctx, p.MerchantID, p.CheckoutID, p, func(c *sg.Checkout, now time.Time) (string, error) {
-		if c.Status != sg.StatusProcessing {
+		if c.Status == sg.StatusPaid {
 			// Already paid by another payment of the same amount.
 			c.Exception = sg.ExceptionMultiple
 			return "", nil
 		}
+		// Processing, or moved back by the reorg of another payment of the
+		// same amount: this one pays it.
 		late := p.BlockTime >= c.ExpiresAt || c.CanceledAt != 0
 		if err := c.Transition(sg.StatusPaid, now); err != nil {
 			return "", err
@@ -448,7 +451,14 @@ func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
 		}
 		old := c.Status
 		now := s.now()
-		if c.Status == sg.StatusProcessing {
+		others, err := s.othersApplied(ctx, c, p.ID)
+		if err != nil {
+			return err
+		}
+		if others == 1 && c.Exception == sg.ExceptionMultiple {
+			c.Exception = sg.ExceptionNone // the one left is no duplicate
+		}
+		if c.Status == sg.StatusProcessing && others == 0 {
 			back := sg.StatusOpen
 			switch {
 			case c.CanceledAt != 0:
@@ -466,6 +476,29 @@ func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
 		return err
 	}
 	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
+}
+
+// othersApplied counts the payments other than the one with id skip that
+// are still applied to the checkout (pending or confirmed), so that
+// reverting one of two payments of the same amount leaves it processing.
+func (s *Settler) othersApplied(ctx context.Context, c *sg.Checkout, skip string) (int, error) {
+	n := 0
+	for _, id := range c.Payments {
+		if id == skip {
+			continue
+		}
+		o, err := s.store.Payment(ctx, c.MerchantID, id)
+		if sg.IsCode(err, sg.ENOTFOUND) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if o.Status != sg.PaymentReverted && o.CheckoutID == c.ID {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func paymentEvent(p *sg.Payment, typ string, now time.Time) (*sg.Event, error) {

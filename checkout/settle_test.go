@@ -340,3 +340,63 @@ func TestAttachRefuses(t *testing.T) {
 		t.Fatalf("refused attach left the payment on %s", got.CheckoutID)
 	}
 }
+
+// TestAttachRace: two merchants' operators attaching one payment to two
+// checkouts at once; the payment pays exactly one.
+func TestAttachRace(t *testing.T) {
+	for round := range 10 {
+		f := newSettleFixture(t)
+		other := f.create(f.p, checkout.CreateParams{Price: "50.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}})
+		units, _ := sg.ParseUnits("50", 18)
+		tr := f.transfer(units, 10)
+		f.see(tr)
+		f.confirm(10, nil)
+		p := f.payment(tr)
+		errs := make(chan error, 2)
+		for _, co := range []string{f.co.ID, other.ID} {
+			go func() {
+				_, err := f.settler.Attach(f.ctx, f.m.ID, p.ID, co)
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 2 {
+			if err := <-errs; err == nil {
+				ok++
+			} else if e := sg.ErrorOf(err); e == nil || e.Reason != "payment_already_attached" {
+				t.Fatalf("round %d: attach failed with %v", round, err)
+			}
+		}
+		paid := 0
+		for _, id := range []string{f.co.ID, other.ID} {
+			c, err := f.st.Checkout(f.ctx, f.m.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Status == sg.StatusPaid {
+				paid++
+			}
+		}
+		if ok != 1 || paid != 1 {
+			t.Fatalf("round %d: %d attaches succeeded and %d checkouts paid, want 1 and 1", round, ok, paid)
+		}
+	}
+}
+
+// TestSettleReorgOfSecondPayment: of two payments of the reserved amount,
+// the reorg of the later one leaves the checkout to the first, which pays
+// it.
+func TestSettleReorgOfSecondPayment(t *testing.T) {
+	f := newSettleFixture(t)
+	first := f.transfer(f.reserved(), 10)
+	second := f.transfer(f.reserved(), 11)
+	f.see(first)
+	f.see(second)
+	if err := f.settler.Reorg(f.ctx, settleChain, 11); err != nil {
+		t.Fatal(err)
+	}
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+	f.confirm(10, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionNone)
+	f.wantEvents(sg.EventCheckoutPaid, 1)
+}

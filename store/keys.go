@@ -51,7 +51,7 @@ func (k Keys) WalletAddresses(merchantID string) string {
 // AddressClaim is a STRING: "<merchant id> <wallet id>" owning an address on
 // a chain. An address belongs to one merchant so each transfer has one owner.
 func (k Keys) AddressClaim(chain, address string) string {
-	return k.Prefix + ":{addr:" + chain + ":" + strings.ToLower(address) + "}"
+	return k.Prefix + ":{addr:" + chain + ":" + foldAddress(address) + "}"
 }
 
 // Checkout is a HASH with fields v (version) and json (the checkout record).
@@ -83,7 +83,7 @@ func (k Keys) Expiries(merchantID string) string { return k.merchant(merchantID)
 // reservation is the common part of the three keys of one reservation space:
 // one token contract at one receiving address on one chain.
 func (k Keys) reservation(merchantID, chain, contract, address string) string {
-	return k.merchant(merchantID) + "res:" + chain + ":" + strings.ToLower(contract) + ":" + strings.ToLower(address) + ":"
+	return k.merchant(merchantID) + "res:" + chain + ":" + foldAddress(contract) + ":" + foldAddress(address) + ":"
 }
 
 // ReservedAmounts is a ZSET (scores 0): the zero-padded base-unit amounts
@@ -118,6 +118,10 @@ func (k Keys) ChainAddresses(chain string) string { return k.Prefix + ":{addrs:"
 
 // Payments is a HASH: payment id -> payment JSON of one merchant.
 func (k Keys) Payments(merchantID string) string { return k.merchant(merchantID) + "pay" }
+
+// PaymentCheckouts is a HASH: payment id -> the checkout it is applied to,
+// set once, so one payment can never pay two checkouts.
+func (k Keys) PaymentCheckouts(merchantID string) string { return k.merchant(merchantID) + "pay:co" }
 
 // PaymentsByTransfer is a HASH: "<chain>:<tx hash>:<log index>" -> payment
 // id, so a transfer seen twice maps to its one payment.
@@ -181,3 +185,13 @@ func (k Keys) WatchLease(chain string) string { return k.chainWatch(chain) + "le
 // WatchFence is a STRING counter without TTL: the last fencing token issued
 // for the chain's lease, so tokens only grow.
 func (k Keys) WatchFence(chain string) string { return k.chainWatch(chain) + "fence" }
+
+// foldAddress gives an address one spelling for key names: EVM hex
+// addresses ignore case, while base58 (Solana) addresses are case-sensitive
+// and stay as they are.
+func foldAddress(a string) string {
+	if strings.HasPrefix(a, "0x") || strings.HasPrefix(a, "0X") {
+		return strings.ToLower(a)
+	}
+	return a
+}

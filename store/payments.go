@@ -74,18 +74,19 @@ func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 // isScriptReply reports whether a pipeline's error is only one of the apply
 // script's own refusals, which each command reports by itself.
 func isScriptReply(err error) bool {
-	return scriptError(err, "NOTFOUND") || scriptError(err, "VERSION") || scriptError(err, "TRANSFER")
+	return scriptError(err, "NOTFOUND") || scriptError(err, "VERSION") || scriptError(err, "TRANSFER") || scriptError(err, "ATTACHED")
 }
 
 func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	k := s.keys
 	m := ch.MerchantID
-	args := make([]any, 12)
+	args := make([]any, 13)
 	keys := []string{
 		k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""),
 		k.Expiries(m), k.Events(m), k.EventIndex(m, ch.Livemode),
 		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
 		k.EventTypeIndex(m, ch.Livemode, ""),
+		k.PaymentCheckouts(m),
 	}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
 	if c := ch.Checkout; c != nil {
@@ -107,7 +108,7 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 		args[6], args[7] = e.ID, b
 		keys[10] = k.EventTypeIndex(m, e.Livemode, e.Type)
 	}
-	args[8], args[9], args[10], args[11] = "", "", "", "0"
+	args[8], args[9], args[10], args[11], args[12] = "", "", "", "0", ""
 	if p := ch.Payment; p != nil {
 		b, err := sg.EncodeJSON(p)
 		if err != nil {
@@ -117,7 +118,7 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 		if p.CheckoutID == "" && p.Status != sg.PaymentReverted {
 			unmatched = "1"
 		}
-		args[8], args[9], args[10], args[11] = p.ID, b, TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched
+		args[8], args[9], args[10], args[11], args[12] = p.ID, b, TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched, p.CheckoutID
 	}
 	return keys, args, nil
 }
@@ -131,6 +132,8 @@ func applyResult(ch Change, cmd *redis.Cmd) error {
 		return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
 	case scriptError(err, "TRANSFER"):
 		return sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
+	case scriptError(err, "ATTACHED"):
+		return sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "the payment is already applied to another checkout")
 	case err != nil:
 		return fmt.Errorf("apply change: %w", err)
 	}

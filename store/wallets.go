@@ -27,7 +27,7 @@ const staleWalletIndex = time.Minute
 func (s *Store) AddWallet(ctx context.Context, w *sg.Wallet) error {
 	defer s.cache.forget(w.MerchantID)
 	idx := s.keys.WalletAddresses(w.MerchantID)
-	field := w.Chain + ":" + strings.ToLower(w.Address)
+	field := w.Chain + ":" + foldAddress(w.Address)
 	// One field per address and merchant: of two concurrent adds only one
 	// takes it. A field whose wallet is missing is left over from a crash
 	// between these steps or from a deleted wallet, and is taken over.
@@ -150,7 +150,7 @@ func (s *Store) DeleteWallet(ctx context.Context, merchantID, id string) (*sg.Wa
 	if err := s.rdb.HDel(ctx, s.keys.Wallets(merchantID), id).Err(); err != nil {
 		return nil, fmt.Errorf("delete wallet: %w", err)
 	}
-	if err := s.rdb.HDel(ctx, s.keys.WalletAddresses(merchantID), w.Chain+":"+strings.ToLower(w.Address)).Err(); err != nil {
+	if err := s.rdb.HDel(ctx, s.keys.WalletAddresses(merchantID), w.Chain+":"+foldAddress(w.Address)).Err(); err != nil {
 		return nil, fmt.Errorf("unindex wallet: %w", err)
 	}
 	claim := s.keys.AddressClaim(w.Chain, w.Address)

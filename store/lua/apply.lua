@@ -15,6 +15,7 @@
 -- KEYS[9]  payment index       ZSET (scores 0, by id)
 -- KEYS[10] unmatched index     ZSET (scores 0, by id)
 -- KEYS[11] event type index    ZSET (scores 0, by id)
+-- KEYS[12] payment checkouts    HASH payment id -> the checkout it is applied to
 -- ARGV[1]  '1' to change the checkout
 -- ARGV[2]  expected checkout version
 -- ARGV[3]  checkout json
@@ -27,10 +28,12 @@
 -- ARGV[10] payment json
 -- ARGV[11] transfer key of the payment
 -- ARGV[12] '1' if the payment is unmatched
+-- ARGV[13] checkout the payment is applied to ('' for none)
 --
 -- Returns the checkout's new version (0 without a checkout), or the error
 -- NOTFOUND or VERSION (the checkout changed since it was read), or
--- TRANSFER (another payment already holds this transfer).
+-- TRANSFER (another payment already holds this transfer), or ATTACHED (the
+-- payment is applied to another checkout already: a payment pays once).
 local nv = 0
 if ARGV[1] == '1' then
   local v = redis.call('HGET', KEYS[1], 'v')
@@ -45,6 +48,12 @@ if ARGV[9] ~= '' then
   local holder = redis.call('HGET', KEYS[8], ARGV[11])
   if holder and holder ~= ARGV[9] then
     return redis.error_reply('TRANSFER')
+  end
+  if ARGV[13] ~= '' then
+    local applied = redis.call('HGET', KEYS[12], ARGV[9])
+    if applied and applied ~= ARGV[13] then
+      return redis.error_reply('ATTACHED')
+    end
   end
 end
 if ARGV[1] == '1' then
@@ -64,6 +73,9 @@ if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[7], ARGV[9], ARGV[10])
   redis.call('HSET', KEYS[8], ARGV[11], ARGV[9])
   redis.call('ZADD', KEYS[9], 0, ARGV[9])
+  if ARGV[13] ~= '' then
+    redis.call('HSET', KEYS[12], ARGV[9], ARGV[13])
+  end
   if ARGV[12] == '1' then
     redis.call('ZADD', KEYS[10], 0, ARGV[9])
   else
