@@ -20,7 +20,29 @@ type Merchant struct {
 	Object   string           `json:"object"`
 	Name     string           `json:"name"`
 	Created  int64            `json:"created"`
+	// Settings apply to live mode, and to test mode until the merchant
+	// changes test mode's own with a test key.
 	Settings MerchantSettings `json:"settings"`
+	// TestSettings are test mode's settings once set, so a test key can
+	// never change how live payments are matched.
+	TestSettings *MerchantSettings `json:"test_settings,omitempty"`
+}
+
+// SettingsFor returns the settings of one mode.
+func (m *Merchant) SettingsFor(live bool) MerchantSettings {
+	if !live && m.TestSettings != nil {
+		return *m.TestSettings
+	}
+	return m.Settings
+}
+
+// ViewFor returns the merchant as a key of one mode sees it: that mode's
+// settings as settings.
+func (m *Merchant) ViewFor(live bool) *Merchant {
+	v := *m
+	v.Settings = m.SettingsFor(live)
+	v.TestSettings = nil
+	return &v
 }
 
 // MerchantSettings are the knobs a merchant controls.

@@ -13,15 +13,17 @@ import (
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func (s *Server) getMerchant(c echo.Context) error {
-	m, err := s.merchants.Get(c.Request().Context(), principal(c).MerchantID)
+	p := principal(c)
+	m, err := s.merchants.Get(c.Request().Context(), p.MerchantID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, m)
+	return c.JSON(http.StatusOK, m.ViewFor(p.Livemode))
 }
 
 // updateMerchantRequest is the body of PATCH /v1/merchant. Settings replace
-// the current ones field by field.
+// the current ones of the key's mode field by field: a test key changes
+// test mode's settings only.
 type updateMerchantRequest struct {
 	Name     *string `json:"name"`
 	Settings *struct {
@@ -37,14 +39,14 @@ func (s *Server) updateMerchant(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	id := principal(c).MerchantID
-	cur, err := s.merchants.Get(ctx, id)
+	p := principal(c)
+	cur, err := s.merchants.Get(ctx, p.MerchantID)
 	if err != nil {
 		return err
 	}
-	u := merchant.Update{Name: req.Name}
+	u := merchant.Update{Name: req.Name, Live: p.Livemode}
 	if req.Settings != nil {
-		st := cur.Settings
+		st := cur.SettingsFor(p.Livemode)
 		if v := req.Settings.FingerprintDecimals; v != nil {
 			st.FingerprintDecimals = *v
 		}
@@ -56,11 +58,11 @@ func (s *Server) updateMerchant(c echo.Context) error {
 		}
 		u.Settings = &st
 	}
-	m, err := s.merchants.Update(ctx, id, u)
+	m, err := s.merchants.Update(ctx, p.MerchantID, u)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, m)
+	return c.JSON(http.StatusOK, m.ViewFor(p.Livemode))
 }
 
 type createWalletRequest struct {

@@ -208,7 +208,7 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 		Methods:       methods,
 		Created:       now.Unix(),
 		ExpiresAt:     expiresAt.Unix(),
-		LateUntil:     expiresAt.Add(m.Settings.LateWindow()).Unix(),
+		LateUntil:     expiresAt.Add(m.SettingsFor(p.Livemode).LateWindow()).Unix(),
 		MerchantID:    p.MerchantID,
 	}
 	if c.Metadata == nil {

@@ -26,7 +26,7 @@ func (s *Service) reserve(ctx context.Context, m *sg.Merchant, wallets []*sg.Wal
 	if err != nil {
 		return err
 	}
-	w := NewWindow(c.PriceCents, tok.Decimals, m.Settings)
+	w := NewWindow(c.PriceCents, tok.Decimals, m.SettingsFor(c.Livemode))
 	until := time.Unix(c.LateUntil, 0)
 	for _, wallet := range wallets {
 		if wallet.Chain != chain.ID || wallet.Livemode != c.Livemode {

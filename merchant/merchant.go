@@ -85,8 +85,10 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]*sg.Merc
 
 // Update is a partial change of a merchant; nil fields stay as they are.
 type Update struct {
-	Name     *string
+	Name *string
+	// Settings replace the settings of the mode Live names.
 	Settings *sg.MerchantSettings
+	Live     bool
 }
 
 // Update applies u to a merchant after validating it.
@@ -106,7 +108,12 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant
 		if err := u.Settings.Validate(); err != nil {
 			return nil, err
 		}
-		m.Settings = *u.Settings
+		if u.Live {
+			m.Settings = *u.Settings
+		} else {
+			st := *u.Settings
+			m.TestSettings = &st
+		}
 	}
 	if err := s.store.UpdateMerchant(ctx, m); err != nil {
 		return nil, err

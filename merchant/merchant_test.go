@@ -168,7 +168,9 @@ func TestUpdateMerchant(t *testing.T) {
 		want   sg.Merchant
 	}{
 		{name: "rename", u: merchant.Update{Name: ptr(" New name ")}, want: sg.Merchant{Name: "New name", Settings: sg.DefaultMerchantSettings()}},
-		{name: "settings", u: merchant.Update{Settings: &sg.MerchantSettings{FingerprintDecimals: 6, FingerprintSteps: 9999, LateWindowSeconds: 3600}},
+		{name: "test-mode settings leave live ones alone", u: merchant.Update{Settings: &sg.MerchantSettings{FingerprintDecimals: 4, FingerprintSteps: 9, LateWindowSeconds: 0}},
+			want: sg.Merchant{Name: "New name", Settings: sg.DefaultMerchantSettings()}},
+		{name: "live settings", u: merchant.Update{Live: true, Settings: &sg.MerchantSettings{FingerprintDecimals: 6, FingerprintSteps: 9999, LateWindowSeconds: 3600}},
 			want: sg.Merchant{Name: "New name", Settings: sg.MerchantSettings{FingerprintDecimals: 6, FingerprintSteps: 9999, LateWindowSeconds: 3600}}},
 		{name: "invalid settings change nothing", u: merchant.Update{Name: ptr("Other"), Settings: &sg.MerchantSettings{FingerprintDecimals: 2, FingerprintSteps: 9}},
 			reason: "fingerprint_decimals_invalid", param: "settings.fingerprint_decimals",
@@ -192,6 +194,14 @@ func TestUpdateMerchant(t *testing.T) {
 				t.Fatalf("stored name %q settings %+v, want %q %+v", got.Name, got.Settings, tt.want.Name, tt.want.Settings)
 			}
 		})
+	}
+	// Test mode kept its own settings through the live change.
+	got, err := f.svc.Get(f.ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if test := got.SettingsFor(false); test != (sg.MerchantSettings{FingerprintDecimals: 4, FingerprintSteps: 9}) {
+		t.Fatalf("test-mode settings %+v", test)
 	}
 	_, err := f.svc.Update(f.ctx, "mer_nobody", merchant.Update{Name: ptr("x")})
 	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "id")
