@@ -203,7 +203,7 @@ func TestUpdateMerchant(t *testing.T) {
 	if test := got.SettingsFor(false); test != (sg.MerchantSettings{FingerprintDecimals: 4, FingerprintSteps: 9}) {
 		t.Fatalf("test-mode settings %+v", test)
 	}
-	_, err := f.svc.Update(f.ctx, "mer_nobody", merchant.Update{Name: ptr("x")})
+	_, err = f.svc.Update(f.ctx, "mer_nobody", merchant.Update{Name: ptr("x")})
 	wantReason(t, err, sg.ENOTFOUND, "resource_missing", "id")
 }
 
