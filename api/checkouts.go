@@ -106,11 +106,7 @@ func (s *Server) ownCheckout(c echo.Context) error {
 
 func (s *Server) listCheckouts(c echo.Context) error {
 	p := principal(c)
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
-	gte, lt, err := createdRange(c)
+	pg, err := pageParams(c)
 	if err != nil {
 		return err
 	}
@@ -118,11 +114,11 @@ func (s *Server) listCheckouts(c echo.Context) error {
 		Livemode:      p.Livemode,
 		Status:        sg.CheckoutStatus(c.QueryParam("status")),
 		OrderID:       c.QueryParam("order_id"),
-		CreatedGTE:    gte,
-		CreatedLT:     lt,
-		StartingAfter: c.QueryParam("starting_after"),
-		EndingBefore:  c.QueryParam("ending_before"),
-		Limit:         limit,
+		CreatedGTE:    pg.gte,
+		CreatedLT:     pg.lt,
+		StartingAfter: pg.after,
+		EndingBefore:  pg.before,
+		Limit:         pg.limit,
 	}
 	cs, more, err := s.checkouts.List(c.Request().Context(), p.MerchantID, f)
 	if err != nil {
@@ -168,25 +164,18 @@ func (s *Server) selectMethod(c echo.Context) error {
 
 func (s *Server) listEvents(c echo.Context) error {
 	p := principal(c)
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
-	gte, lt, err := createdRange(c)
+	pg, err := pageParams(c)
 	if err != nil {
 		return err
 	}
 	f := store.EventFilter{
 		Livemode:      p.Livemode,
 		Type:          c.QueryParam("type"),
-		CreatedGTE:    gte,
-		CreatedLT:     lt,
-		StartingAfter: c.QueryParam("starting_after"),
-		EndingBefore:  c.QueryParam("ending_before"),
-		Limit:         limit,
-	}
-	if f.StartingAfter != "" && f.EndingBefore != "" {
-		return sg.Errorf(sg.EINVALID, "cursor_conflict", "ending_before", "starting_after and ending_before cannot be combined")
+		CreatedGTE:    pg.gte,
+		CreatedLT:     pg.lt,
+		StartingAfter: pg.after,
+		EndingBefore:  pg.before,
+		Limit:         pg.limit,
 	}
 	es, more, err := s.events.ListEvents(c.Request().Context(), p.MerchantID, f)
 	if err != nil {

@@ -151,6 +151,30 @@ func createdRange(c echo.Context) (gte, lt time.Time, err error) {
 	return gte, lt, nil
 }
 
+// page holds a list request's paging and created-range parameters.
+type page struct {
+	limit         int
+	gte, lt       time.Time
+	after, before string
+}
+
+// pageParams reads limit, created[...], starting_after and ending_before.
+func pageParams(c echo.Context) (page, error) {
+	var pg page
+	var err error
+	if pg.limit, err = queryLimit(c); err != nil {
+		return pg, err
+	}
+	if pg.gte, pg.lt, err = createdRange(c); err != nil {
+		return pg, err
+	}
+	pg.after, pg.before = c.QueryParam("starting_after"), c.QueryParam("ending_before")
+	if pg.after != "" && pg.before != "" {
+		return pg, sg.Errorf(sg.EINVALID, "cursor_conflict", "ending_before", "starting_after and ending_before cannot be combined")
+	}
+	return pg, nil
+}
+
 // list is the JSON list envelope.
 type list[T any] struct {
 	Object  string `json:"object"`

@@ -22,25 +22,17 @@ type Payments interface {
 
 func (s *Server) listPayments(c echo.Context) error {
 	p := principal(c)
-	limit, err := queryLimit(c)
+	pg, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	f := store.PaymentFilter{
-		Livemode:      p.Livemode,
-		StartingAfter: c.QueryParam("starting_after"),
-		EndingBefore:  c.QueryParam("ending_before"),
-		Limit:         limit,
-	}
+	f := store.PaymentFilter{Livemode: p.Livemode, CreatedGTE: pg.gte, CreatedLT: pg.lt, StartingAfter: pg.after, EndingBefore: pg.before, Limit: pg.limit}
 	switch c.QueryParam("unmatched") {
 	case "", "false":
 	case "true":
 		f.Unmatched = true
 	default:
 		return sg.Errorf(sg.EINVALID, "unmatched_invalid", "unmatched", "unmatched must be true or false")
-	}
-	if f.StartingAfter != "" && f.EndingBefore != "" {
-		return sg.Errorf(sg.EINVALID, "cursor_conflict", "ending_before", "starting_after and ending_before cannot be combined")
 	}
 	for param, id := range map[string]string{"starting_after": f.StartingAfter, "ending_before": f.EndingBefore} {
 		if id != "" && !strings.HasPrefix(id, sg.PrefixPayment) {

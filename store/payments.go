@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -175,6 +176,8 @@ func (s *Store) PaymentByTransfer(ctx context.Context, merchantID, chain, txHash
 type PaymentFilter struct {
 	Livemode      bool
 	Unmatched     bool
+	CreatedGTE    time.Time
+	CreatedLT     time.Time
 	StartingAfter string
 	EndingBefore  string
 	Limit         int
@@ -186,13 +189,7 @@ func (s *Store) ListPayments(ctx context.Context, merchantID string, f PaymentFi
 	if f.Unmatched {
 		index = s.keys.UnmatchedIndex(merchantID, f.Livemode)
 	}
-	lo, hi := "-", "+"
-	if f.StartingAfter != "" {
-		hi = "(" + f.StartingAfter
-	}
-	if f.EndingBefore != "" {
-		lo = "(" + f.EndingBefore
-	}
+	lo, hi := lexBounds(sg.PrefixPayment, f.CreatedGTE, f.CreatedLT, f.StartingAfter, f.EndingBefore)
 	load := func(ids []string) ([]*sg.Payment, error) {
 		return hashValues(ctx, s.rdb, s.keys.Payments(merchantID), ids, func(b []byte) (*sg.Payment, error) { return decodePayment(merchantID, b) })
 	}

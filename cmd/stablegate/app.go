@@ -153,6 +153,25 @@ func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler)
 	return nil
 }
 
+// openApp loads the chain registry, connects to Redis and wires the app.
+// The returned func closes the Redis connection.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, func(), error) {
+	reg, err := loadRegistry(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rdb, err := connectRedis(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := newApp(ctx, cfg, rdb, reg, log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	return a, func() { _ = rdb.Close() }, nil
+}
+
 // loadRegistry returns the built-in chains with the configured changes.
 func loadRegistry(cfg Config) (*chains.Registry, error) {
 	reg := chains.Builtin()

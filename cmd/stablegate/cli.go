@@ -19,19 +19,11 @@ func withApp(ctx context.Context, fs *flag.FlagSet, args []string, fn func(a *ap
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	reg, err := loadRegistry(cfg)
+	a, closeApp, err := openApp(ctx, cfg, newLogger("error"))
 	if err != nil {
 		return err
 	}
-	rdb, err := connectRedis(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	a, err := newApp(ctx, cfg, rdb, reg, newLogger("error"))
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	return fn(a)
 }
 

@@ -77,19 +77,11 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.Watch == nil {
 		cfg.Watch = []string{devChainID} // try-it-out mode touches no public network
 	}
-	reg, err := loadRegistry(cfg)
+	a, closeApp, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	rdb, err := connectRedis(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	a, err := newApp(ctx, cfg, rdb, reg, log)
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	secret, wallet, err := a.seedDemo(ctx)
 	if err != nil {
 		return err

@@ -17,23 +17,15 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
-	reg, err := loadRegistry(cfg)
+	a, closeApp, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	rdb, err := connectRedis(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	a, err := newApp(ctx, cfg, rdb, reg, log)
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	log.Info("stablegate serving", "addr", ln.Addr().String(), "version", version, "chains", len(reg.Chains()))
+	log.Info("stablegate serving", "addr", ln.Addr().String(), "version", version, "chains", len(a.registry.Chains()))
 	return a.serve(ctx, ln)
 }
