@@ -512,14 +512,17 @@ var _ Verifier = (*Pool)(nil)
 // Canonical implements Verifier: the transfer's block must still be the
 // canonical block at its height, and its transaction's receipt must have
 // succeeded in that block and still hold the log, unchanged. Both are read
-// from one endpoint.
+// from one endpoint. A block or receipt the endpoint does not have (yet) is
+// an error, not a verdict: a lagging or load-balanced endpoint must never
+// revert a real payment, and a chain that really got shorter is a reorg the
+// watcher reports itself.
 func (p *Pool) Canonical(ctx context.Context, t chains.Transfer) (bool, error) {
 	var ok bool
 	err := p.do(ctx, "verify transfer", func(ctx context.Context, c conn) error {
 		ok = false
 		h, err := c.headerAt(ctx, t.BlockNumber)
 		if errors.Is(err, errNotFound) {
-			return final(errNotFound) // the chain is shorter now: not canonical
+			return final(errNotFound)
 		}
 		if err != nil {
 			return err
@@ -538,7 +541,7 @@ func (p *Pool) Canonical(ctx context.Context, t chains.Transfer) (bool, error) {
 		return nil
 	})
 	if errors.Is(err, errNotFound) {
-		return false, nil
+		return false, fmt.Errorf("verify transfer %s: block or receipt not available yet: %w", t.ID(), err)
 	}
 	if err != nil {
 		return false, err

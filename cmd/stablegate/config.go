@@ -48,6 +48,10 @@ type Config struct {
 	// every EVM chain in the registry; an empty list watches none (an
 	// API-only replica).
 	Watch []string `yaml:"watch"`
+	// WatchLeaseTTL is how long a replica holds a chain's watcher lease
+	// without renewing it: the longest a dead replica's chains go unwatched
+	// before another takes over. Default 15s.
+	WatchLeaseTTL time.Duration `yaml:"watch_lease_ttl"`
 	// Chains overrides built-in chains and adds custom ones. Default none.
 	Chains chains.Config `yaml:"chains"`
 }
@@ -59,6 +63,7 @@ func DefaultConfig() Config {
 		RedisPrefix:   "sg",
 		RateLimit:     100,
 		SweepInterval: time.Second,
+		WatchLeaseTTL: 15 * time.Second,
 		LogLevel:      "info",
 	}
 }
@@ -73,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.SweepInterval < 100*time.Millisecond {
 		return errors.New("sweep_interval must be at least 100ms")
+	}
+	if c.WatchLeaseTTL < time.Second {
+		return errors.New("watch_lease_ttl must be at least 1s")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

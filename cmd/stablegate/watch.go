@@ -51,7 +51,7 @@ func (a *app) startWatchers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		w := evm.NewWatcher(c, pool, a.store.Cursors(), addressSource{a.store}, a.settler, evm.Config{Metrics: metrics}, nil, a.log)
+		w := evm.NewWatcher(c, pool, a.store.Cursors(), addressSource{a.store}, a.settler, evm.Config{Metrics: metrics, LeaseTTL: a.cfg.WatchLeaseTTL}, nil, a.log)
 		go func() {
 			defer pool.Close()
 			for {
