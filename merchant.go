@@ -16,10 +16,10 @@ const (
 // Merchant is an isolated workspace: its keys, wallets, checkouts and events
 // are invisible to every other merchant.
 type Merchant struct {
-	ID       string           `json:"id"`
-	Object   string           `json:"object"`
-	Name     string           `json:"name"`
-	Created  int64            `json:"created"`
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Name    string `json:"name"`
+	Created int64  `json:"created"`
 	// Settings apply to live mode, and to test mode until the merchant
 	// changes test mode's own with a test key.
 	Settings MerchantSettings `json:"settings"`

@@ -79,29 +79,26 @@ func (s *Server) createCheckout(c echo.Context) error {
 }
 
 func (s *Server) getCheckout(c echo.Context) error {
-	p := principal(c)
-	co, err := s.checkouts.Get(c.Request().Context(), p.MerchantID, c.Param("id"))
+	co, err := s.ownCheckout(c)
 	if err != nil {
 		return err
-	}
-	if co.Livemode != p.Livemode {
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
 	}
 	return c.JSON(http.StatusOK, co)
 }
 
-// ownCheckout checks that a checkout exists in the caller's mode before a
-// change, so a test key cannot touch a live checkout.
-func (s *Server) ownCheckout(c echo.Context) error {
+// ownCheckout returns the checkout named in the path if it belongs to the
+// caller's merchant and mode, so a test key can neither see nor touch a
+// live checkout.
+func (s *Server) ownCheckout(c echo.Context) (*sg.Checkout, error) {
 	p := principal(c)
 	co, err := s.checkouts.Get(c.Request().Context(), p.MerchantID, c.Param("id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if co.Livemode != p.Livemode {
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
 	}
-	return nil
+	return co, nil
 }
 
 func (s *Server) listCheckouts(c echo.Context) error {
@@ -131,7 +128,7 @@ func (s *Server) cancelCheckout(c echo.Context) error {
 	if err := decode(c, &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.ownCheckout(c); err != nil {
+	if _, err := s.ownCheckout(c); err != nil {
 		return err
 	}
 	co, err := s.checkouts.Cancel(c.Request().Context(), principal(c).MerchantID, c.Param("id"))
@@ -152,7 +149,7 @@ func (s *Server) selectMethod(c echo.Context) error {
 	if req.Token == "" {
 		return sg.Errorf(sg.EINVALID, "parameter_missing", "token", "token is required")
 	}
-	if err := s.ownCheckout(c); err != nil {
+	if _, err := s.ownCheckout(c); err != nil {
 		return err
 	}
 	co, err := s.checkouts.SelectMethod(c.Request().Context(), principal(c).MerchantID, c.Param("id"), req)

@@ -236,7 +236,7 @@ func measureOccupancy(ctx context.Context, st *store.Store, alloc *checkout.Allo
 			filled++
 		}
 		const samples = 2000
-		total, most := 0, 0
+		triesSum, most := 0, 0
 		start := time.Now()
 		for i := range samples {
 			id := fmt.Sprintf("co_sample%d", i)
@@ -244,7 +244,7 @@ func measureOccupancy(ctx context.Context, st *store.Store, alloc *checkout.Allo
 			if err != nil {
 				return err
 			}
-			total += a.Tries
+			triesSum += a.Tries
 			most = max(most, a.Tries)
 			if err := st.Release(ctx, sp, id, a.Amount); err != nil {
 				return err
@@ -252,7 +252,7 @@ func measureOccupancy(ctx context.Context, st *store.Store, alloc *checkout.Allo
 		}
 		per := time.Since(start) / samples
 		fmt.Printf("  occupancy %2.0f%%: %.2f tries per allocation (max %d), %s per allocate+release\n",
-			target*100, float64(total)/samples, most, per.Round(time.Microsecond))
+			target*100, float64(triesSum)/samples, most, per.Round(time.Microsecond))
 	}
 	return nil
 }
