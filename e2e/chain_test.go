@@ -5,12 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,11 +15,12 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/stablegate/stablegate/chains/evm/anviltest"
 	"github.com/stablegate/stablegate/chains/evm/devnet"
 )
 
 // anvilChainID is the chain id anvil is started with.
-const anvilChainID = 31337
+const anvilChainID = anviltest.ChainID
 
 // pollInterval is how often the tests poll a node or the gateway inside a
 // deadline loop.
@@ -57,52 +53,6 @@ func eventuallyState(t *testing.T, within time.Duration, what string, cond func(
 	}
 }
 
-// anvilPath finds the anvil binary: $STABLEGATE_ANVIL, then anvil on PATH,
-// then node_modules/.bin/anvil at the repository root, where .ci/run
-// installs the npm package @foundry-rs/anvil. Without it the test fails: an
-// end-to-end test that silently skips proves nothing.
-func anvilPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("STABLEGATE_ANVIL"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("anvil"); err == nil {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "node_modules", ".bin", "anvil")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Fatal("anvil is required and was not found: set STABLEGATE_ANVIL, put anvil on PATH, " +
-		"or run `npm install --no-save @foundry-rs/anvil` at the repository root (.ci/run does)")
-	return ""
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // testChain is an anvil node with test USDT and USDC, both owned by and
 // minted to anvil's first account (devnet.FaucetKey).
 type testChain struct {
@@ -120,40 +70,13 @@ type testChain struct {
 // killing the script alone would leave the node running.
 func startChain(t *testing.T) *testChain {
 	t.Helper()
-	port := strconv.Itoa(freePort(t))
-	logf, err := os.Create(filepath.Join(t.TempDir(), "anvil.log"))
+	rpcURL, wsURL := anviltest.Start(t, "--block-time", "1")
+	c := &testChain{rpcURL: rpcURL, wsURL: wsURL, chainID: big.NewInt(anvilChainID)}
+	cl, err := ethclient.Dial(c.rpcURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(anvilPath(t), "--host", "127.0.0.1", "--port", port,
-		"--chain-id", strconv.Itoa(anvilChainID), "--block-time", "1", "--silent")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start anvil: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		_ = logf.Close()
-	})
-	c := &testChain{
-		rpcURL:  "http://127.0.0.1:" + port,
-		wsURL:   "ws://127.0.0.1:" + port,
-		chainID: big.NewInt(anvilChainID),
-	}
-	eventually(t, 20*time.Second, "anvil to answer", func() bool {
-		cl, err := ethclient.Dial(c.rpcURL)
-		if err != nil {
-			return false
-		}
-		if _, err := cl.ChainID(t.Context()); err != nil {
-			cl.Close()
-			return false
-		}
-		c.client = cl
-		return true
-	})
+	c.client = cl
 	t.Cleanup(c.client.Close)
 	c.usdt = c.deployToken(t, "USDT")
 	c.usdc = c.deployToken(t, "USDC")

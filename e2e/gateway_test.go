@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/chains/evm/anviltest"
 	"github.com/stablegate/stablegate/store/storetest"
 )
 
@@ -79,7 +80,7 @@ func startGateway(t *testing.T, chain *testChain, r *resetter) *gateway {
 	t.Cleanup(func() { storetest.Flush(rdb, prefix) })
 
 	dir := t.TempDir()
-	listen := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	listen := "127.0.0.1:" + strconv.Itoa(anviltest.FreePort(t))
 	cfg := fmt.Sprintf(gatewayConfig, listen, storetest.URL(), anvilChainID,
 		r.URL(), chain.rpcURL, chain.wsURL, chain.usdt.Hex(), chain.usdc.Hex())
 	path := filepath.Join(dir, "stablegate.yaml")

@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/big"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,74 +15,16 @@ import (
 
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/chains/evm"
+	"github.com/stablegate/stablegate/chains/evm/anviltest"
 	"github.com/stablegate/stablegate/chains/evm/devnet"
 	"github.com/stablegate/stablegate/store/storetest"
 )
-
-// anvilPath finds the anvil binary: $STABLEGATE_ANVIL, then anvil on PATH,
-// then node_modules/.bin/anvil at the repository root, where .ci/run
-// installs the npm package @foundry-rs/anvil. Without it the test fails: an
-// end-to-end test that silently skips proves nothing.
-func anvilPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("STABLEGATE_ANVIL"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("anvil"); err == nil {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "node_modules", ".bin", "anvil")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Fatal("anvil is required and was not found: set STABLEGATE_ANVIL, put anvil on PATH, " +
-		"or run `npm install --no-save @foundry-rs/anvil` at the repository root (.ci/run does)")
-	return ""
-}
 
 // startAnvil starts anvil on a free loopback port, mining a block per
 // transaction, and stops it when the test ends.
 func startAnvil(t *testing.T) (httpURL, wsURL string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(anvilPath(t), "--host", "127.0.0.1", "--port", port, "--chain-id", "31337", "--silent")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start anvil: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	httpURL, wsURL = "http://127.0.0.1:"+port, "ws://127.0.0.1:"+port
-	waitFor(t, "anvil to answer", func() bool {
-		c, err := ethclient.Dial(httpURL)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		_, err = c.ChainID(t.Context())
-		return err == nil
-	})
-	return httpURL, wsURL
+	return anviltest.Start(t)
 }
 
 // mined waits for tx's receipt and fails unless it succeeded.
