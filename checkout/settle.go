@@ -47,7 +47,14 @@ type Settler struct {
 	registry *chains.Registry
 	now      sg.Clock
 	log      *slog.Logger
+	// Observe is told of every payment outcome, for metrics; the default
+	// does nothing.
+	Observe ObserveFunc
 }
+
+// ObserveFunc receives one payment outcome on a chain: "matched" (a
+// reservation's checkout took it), "unmatched", "confirmed" or "reverted".
+type ObserveFunc func(chain, outcome string)
 
 // NewSettler returns a settler. clock defaults to time.Now.
 func NewSettler(st SettleStore, reg *chains.Registry, clock sg.Clock, log *slog.Logger) *Settler {
@@ -57,7 +64,7 @@ func NewSettler(st SettleStore, reg *chains.Registry, clock sg.Clock, log *slog.
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Settler{store: st, registry: reg, now: clock, log: log}
+	return &Settler{store: st, registry: reg, now: clock, log: log, Observe: func(string, string) {}}
 }
 
 // pendingBatch bounds the payments settled per call.
@@ -180,7 +187,10 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 	}
 	for i, err := range errs {
 		switch {
+		case err == nil && changes[i].Checkout != nil:
+			s.Observe(chain.ID, "matched")
 		case err == nil:
+			s.Observe(chain.ID, "unmatched")
 		case sg.IsCode(err, sg.ECONFLICT):
 			slow = append(slow, fresh[i].t) // raced: decide again from the stored state
 		default:
@@ -254,14 +264,22 @@ func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) e
 		// No checkout reserved this amount (or its late window had ended
 		// when the block was made): an unmatched payment, announced once
 		// it is final.
-		return s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p})
+		if err := s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p}); err != nil {
+			return err
+		}
+		s.Observe(chain.ID, "unmatched")
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return s.onCheckout(ctx, owner, holder, p, func(c *sg.Checkout, now time.Time) (string, error) {
+	err = s.onCheckout(ctx, owner, holder, p, func(c *sg.Checkout, now time.Time) (string, error) {
 		return applyMatch(c, p, now)
 	})
+	if err == nil {
+		s.Observe(chain.ID, "matched")
+	}
+	return err
 }
 
 // applyMatch applies a payment of a checkout's reserved amount to it: the
@@ -352,14 +370,16 @@ func (s *Settler) Confirmed(ctx context.Context, chain string, height uint64, v 
 			s.log.Warn("verify payment", "chain", chain, "payment", p.ID, "err", err)
 			continue
 		}
+		outcome := "confirmed"
 		if !ok {
-			err = s.revert(ctx, p)
+			outcome, err = "reverted", s.revert(ctx, p)
 		} else {
 			err = s.confirm(ctx, p)
 		}
 		if err != nil {
 			return err
 		}
+		s.Observe(chain, outcome)
 		if err := s.store.RemovePending(ctx, chain, ref); err != nil {
 			return err
 		}
@@ -416,7 +436,9 @@ func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) er
 		for _, ref := range refs {
 			p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
 			if err == nil && p.Status == sg.PaymentPending {
-				err = s.revert(ctx, p)
+				if err = s.revert(ctx, p); err == nil {
+					s.Observe(chain, "reverted")
+				}
 			}
 			if err != nil && !sg.IsCode(err, sg.ENOTFOUND) {
 				return err

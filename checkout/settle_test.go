@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,8 +25,9 @@ func (v verdicts) Canonical(_ context.Context, t chains.Transfer) (bool, error) 
 
 type settleFixture struct {
 	*fixture
-	settler *checkout.Settler
-	wallet  *sg.Wallet
+	settler  *checkout.Settler
+	outcomes []string // what the settler told its observer
+	wallet   *sg.Wallet
 	co      *sg.Checkout
 	tx      int
 }
@@ -35,6 +37,7 @@ const settleChain = "devnet18"
 func newSettleFixture(t testing.TB) *settleFixture {
 	f := &settleFixture{fixture: newFixture(t)}
 	f.settler = checkout.NewSettler(f.st, f.reg, f.clock.Now, slog.New(slog.DiscardHandler))
+	f.settler.Observe = func(chain, outcome string) { f.outcomes = append(f.outcomes, chain+":"+outcome) }
 	f.wallet = f.addWallet(f.p, settleChain)
 	f.co = f.create(f.p, checkout.CreateParams{Price: "50.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}})
 	return f
@@ -197,6 +200,10 @@ func TestSettleReorg(t *testing.T) {
 	f.wantEvents(sg.EventCheckoutProcessing, 2)
 	if c := f.checkout(); len(c.Payments) != 1 {
 		t.Fatalf("payments %v, want one", c.Payments)
+	}
+	want := []string{"devnet18:matched", "devnet18:reverted", "devnet18:matched", "devnet18:confirmed"}
+	if !slices.Equal(f.outcomes, want) {
+		t.Fatalf("observed %v, want %v", f.outcomes, want)
 	}
 }
 

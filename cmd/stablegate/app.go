@@ -101,6 +101,12 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	a.merchants = merchant.New(st, reg, nil)
 	a.checkouts = checkout.New(st, reg, nil, log)
 	a.settler = checkout.NewSettler(st, reg, nil, log)
+	payments := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stablegate_payments_total",
+		Help: "Payments seen by chain and outcome: matched, unmatched, confirmed, reverted.",
+	}, []string{"chain", "outcome"})
+	promReg.MustRegister(payments)
+	a.settler.Observe = func(chain, outcome string) { payments.WithLabelValues(chain, outcome).Inc() }
 	apiCfg := api.DefaultConfig()
 	apiCfg.OperatorToken = cfg.OperatorToken
 	apiCfg.RateLimit = cfg.RateLimit
