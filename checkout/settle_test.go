@@ -28,8 +28,8 @@ type settleFixture struct {
 	settler  *checkout.Settler
 	outcomes []string // what the settler told its observer
 	wallet   *sg.Wallet
-	co      *sg.Checkout
-	tx      int
+	co       *sg.Checkout
+	tx       int
 }
 
 const settleChain = "devnet18"
