@@ -509,7 +509,7 @@ func TestIdempotency(t *testing.T) {
 		}
 		// A first request that failed with a server error drops its claim,
 		// and the retry runs.
-		if err := e.store.AbortIdempotent(ctx, a.ID, false, "k-busy"); err != nil {
+		if err := e.store.AbortIdempotent(ctx, a.ID, false, "k-busy", st.Owner); err != nil {
 			t.Fatal(err)
 		}
 		post(e, a.Key, "k-busy", body).ExpectStatus(t, http.StatusOK)

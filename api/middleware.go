@@ -160,8 +160,8 @@ func ceilSeconds(d time.Duration) int {
 // IdempotencyStore keeps Idempotency-Key claims and responses.
 type IdempotencyStore interface {
 	BeginIdempotent(ctx context.Context, merchantID string, live bool, key, fingerprint string) (store.IdempotencyState, error)
-	FinishIdempotent(ctx context.Context, merchantID string, live bool, key string, status int, body []byte) error
-	AbortIdempotent(ctx context.Context, merchantID string, live bool, key string) error
+	FinishIdempotent(ctx context.Context, merchantID string, live bool, key, owner string, status int, body []byte) error
+	AbortIdempotent(ctx context.Context, merchantID string, live bool, key, owner string) error
 }
 
 // maxIdempotencyKey bounds the header like Stripe does.
@@ -213,7 +213,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 				// A crashed request leaves no claim behind: a retry runs again.
 				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				_ = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key)
+				_ = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner)
 				panic(r)
 			}
 		}()
@@ -227,9 +227,9 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		defer cancel()
 		status := c.Response().Status
 		if status >= 500 {
-			err = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key)
+			err = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner)
 		} else {
-			err = s.idem.FinishIdempotent(wctx, p.MerchantID, p.Livemode, key, status, rec.body.Bytes())
+			err = s.idem.FinishIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner, status, rec.body.Bytes())
 		}
 		if err != nil {
 			s.log.Error("store idempotent response", "request_id", requestID(c), "err", err)

@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Idempotency record lifetimes.
@@ -21,6 +21,7 @@ const (
 // IdempotencyState is what an Idempotency-Key claim found.
 type IdempotencyState struct {
 	New         bool   // this request owns the key now
+	Owner       string // the owner token to finish or abort with, when New
 	InFlight    bool   // another request with the key is running
 	Fingerprint string // of the first request
 	Status      int    // replayed status code (when done)
@@ -30,13 +31,18 @@ type IdempotencyState struct {
 // BeginIdempotent claims key for a request with the given fingerprint, or
 // returns what the first request with the key left.
 func (s *Store) BeginIdempotent(ctx context.Context, merchantID string, live bool, key, fingerprint string) (IdempotencyState, error) {
+	owner := make([]byte, 12)
+	if _, err := rand.Read(owner); err != nil {
+		return IdempotencyState{}, fmt.Errorf("owner token: %w", err)
+	}
+	token := hex.EncodeToString(owner)
 	res, err := idempotencyBeginScript.Run(ctx, s.rdb, []string{s.keys.Idempotency(merchantID, live, key)},
-		fingerprint, IdempotencyLease.Milliseconds()).Slice()
+		fingerprint, IdempotencyLease.Milliseconds(), token).Slice()
 	if err != nil {
 		return IdempotencyState{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if len(res) == 1 {
-		return IdempotencyState{New: true}, nil
+		return IdempotencyState{New: true, Owner: token}, nil
 	}
 	st := IdempotencyState{}
 	state, _ := res[0].(string)
@@ -51,14 +57,11 @@ func (s *Store) BeginIdempotent(ctx context.Context, merchantID string, live boo
 	return st, nil
 }
 
-// FinishIdempotent stores the response of the request owning key for replay.
-func (s *Store) FinishIdempotent(ctx context.Context, merchantID string, live bool, key string, status int, body []byte) error {
-	k := s.keys.Idempotency(merchantID, live, key)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "state", "done", "status", status, "body", body)
-		p.PExpire(ctx, k, IdempotencyTTL)
-		return nil
-	})
+// FinishIdempotent stores the response of the request owning key for
+// replay. A request whose claim lapsed and was taken over stores nothing.
+func (s *Store) FinishIdempotent(ctx context.Context, merchantID string, live bool, key, owner string, status int, body []byte) error {
+	err := idempotencyEndScript.Run(ctx, s.rdb, []string{s.keys.Idempotency(merchantID, live, key)},
+		owner, "finish", status, body, IdempotencyTTL.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("store idempotent response: %w", err)
 	}
@@ -66,9 +69,12 @@ func (s *Store) FinishIdempotent(ctx context.Context, merchantID string, live bo
 }
 
 // AbortIdempotent drops the claim of a request that failed without a
-// replayable answer (a server error), so a retry runs it again.
-func (s *Store) AbortIdempotent(ctx context.Context, merchantID string, live bool, key string) error {
-	if err := s.rdb.Del(ctx, s.keys.Idempotency(merchantID, live, key)).Err(); err != nil {
+// replayable answer (a server error), so a retry runs it again. A claim
+// another request holds by now is left alone.
+func (s *Store) AbortIdempotent(ctx context.Context, merchantID string, live bool, key, owner string) error {
+	err := idempotencyEndScript.Run(ctx, s.rdb, []string{s.keys.Idempotency(merchantID, live, key)},
+		owner, "abort", 0, "", 0).Err()
+	if err != nil {
 		return fmt.Errorf("drop idempotency key: %w", err)
 	}
 	return nil

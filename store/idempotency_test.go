@@ -29,17 +29,28 @@ func TestIdempotencyStates(t *testing.T) {
 		}
 	}
 
-	eq("first claim", begin("mer_a", false, "key-1", "fp1"), store.IdempotencyState{New: true})
+	first := begin("mer_a", false, "key-1", "fp1")
+	eq("first claim", first, store.IdempotencyState{New: true})
+	if len(first.Owner) != 24 {
+		t.Fatalf("owner token %q", first.Owner)
+	}
 	ttl := st.Client().PTTL(ctx, k).Val()
 	if ttl <= 0 || ttl > store.IdempotencyLease {
 		t.Fatalf("in-flight claim TTL = %v, want within (0, %v]", ttl, store.IdempotencyLease)
 	}
 	eq("duplicate while in flight", begin("mer_a", false, "key-1", "fp1"), store.IdempotencyState{InFlight: true, Fingerprint: "fp1"})
 	eq("different parameters while in flight", begin("mer_a", false, "key-1", "fp2"), store.IdempotencyState{InFlight: true, Fingerprint: "fp1"})
-	eq("same key in live mode", begin("mer_a", true, "key-1", "fp1"), store.IdempotencyState{New: true})
-	eq("same key of another merchant", begin("mer_b", false, "key-1", "fp1"), store.IdempotencyState{New: true})
+	live := begin("mer_a", true, "key-1", "fp1")
+	eq("same key in live mode", live, store.IdempotencyState{New: true})
+	other := begin("mer_b", false, "key-1", "fp1")
+	eq("same key of another merchant", other, store.IdempotencyState{New: true})
 
-	if err := st.FinishIdempotent(ctx, "mer_a", false, "key-1", 201, []byte(`{"id":"co_1"}`)); err != nil {
+	// Only the owner's finish counts: one with another token changes nothing.
+	if err := st.FinishIdempotent(ctx, "mer_a", false, "key-1", live.Owner, 500, []byte("stale")); err != nil {
+		t.Fatal(err)
+	}
+	eq("finish by a non-owner", begin("mer_a", false, "key-1", "fp1"), store.IdempotencyState{InFlight: true, Fingerprint: "fp1"})
+	if err := st.FinishIdempotent(ctx, "mer_a", false, "key-1", first.Owner, 201, []byte(`{"id":"co_1"}`)); err != nil {
 		t.Fatal(err)
 	}
 	ttl = st.Client().PTTL(ctx, k).Val()
@@ -50,13 +61,17 @@ func TestIdempotencyStates(t *testing.T) {
 	eq("replay", begin("mer_a", false, "key-1", "fp1"), done)
 	eq("replay to different parameters reports the first fingerprint", begin("mer_a", false, "key-1", "fp2"), done)
 
-	if err := st.AbortIdempotent(ctx, "mer_a", true, "key-1"); err != nil {
+	if err := st.AbortIdempotent(ctx, "mer_a", true, "key-1", first.Owner); err != nil {
+		t.Fatal(err)
+	}
+	eq("abort by a non-owner", begin("mer_a", true, "key-1", "fp1"), store.IdempotencyState{InFlight: true, Fingerprint: "fp1"})
+	if err := st.AbortIdempotent(ctx, "mer_a", true, "key-1", live.Owner); err != nil {
 		t.Fatal(err)
 	}
 	eq("claim again after abort", begin("mer_a", true, "key-1", "fp3"), store.IdempotencyState{New: true})
 	eq("finished record untouched by the other mode's abort", begin("mer_a", false, "key-1", "fp1"), done)
 
-	if err := st.FinishIdempotent(ctx, "mer_b", false, "key-1", 200, nil); err != nil {
+	if err := st.FinishIdempotent(ctx, "mer_b", false, "key-1", other.Owner, 200, nil); err != nil {
 		t.Fatal(err)
 	}
 	eq("empty body", begin("mer_b", false, "key-1", "fp1"), store.IdempotencyState{Fingerprint: "fp1", Status: 200, Body: []byte{}})

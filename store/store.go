@@ -31,12 +31,15 @@ var (
 	applyLua string
 	//go:embed lua/idempotency_begin.lua
 	idempotencyBeginLua string
+	//go:embed lua/idempotency_end.lua
+	idempotencyEndLua string
 
 	reserveScript          = redis.NewScript(reserveLua)
 	releaseScript          = redis.NewScript(releaseLua)
 	createCheckoutScript   = redis.NewScript(createCheckoutLua)
 	applyScript            = redis.NewScript(applyLua)
 	idempotencyBeginScript = redis.NewScript(idempotencyBeginLua)
+	idempotencyEndScript   = redis.NewScript(idempotencyEndLua)
 )
 
 // Store is the Redis-backed store of merchants, keys, wallets, checkouts,
@@ -86,7 +89,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // LoadScripts loads every Lua script into Redis so the first requests do not
 // pay for EVALSHA misses.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{reserveScript, releaseScript, createCheckoutScript, applyScript, idempotencyBeginScript} {
+	for _, sc := range []*redis.Script{reserveScript, releaseScript, createCheckoutScript, applyScript, idempotencyBeginScript, idempotencyEndScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("load script: %w", err)
 		}
