@@ -88,12 +88,35 @@ func (s *Server) createWallet(c echo.Context) error {
 	return c.JSON(http.StatusOK, w)
 }
 
+// listWallets pages a merchant's wallets newest first like every list. A
+// merchant has few wallets, so they are paged in memory.
 func (s *Server) listWallets(c echo.Context) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		return err
+	}
 	ws, err := s.merchants.Wallets(c.Request().Context(), principal(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newList("/v1/wallets", ws, false))
+	// ws is oldest first; keep the window (after, before), newest first.
+	var in []*sg.Wallet
+	for i := len(ws) - 1; i >= 0; i-- {
+		w := ws[i]
+		if (pg.after != "" && w.ID >= pg.after) || (pg.before != "" && w.ID <= pg.before) ||
+			(!pg.gte.IsZero() && w.Created < pg.gte.Unix()) || (!pg.lt.IsZero() && w.Created >= pg.lt.Unix()) {
+			continue
+		}
+		in = append(in, w)
+	}
+	more := len(in) > pg.limit
+	switch {
+	case more && pg.before != "":
+		in = in[len(in)-pg.limit:] // the ones just newer than the cursor
+	case more:
+		in = in[:pg.limit]
+	}
+	return c.JSON(http.StatusOK, newList("/v1/wallets", in, more))
 }
 
 func (s *Server) getWallet(c echo.Context) error {

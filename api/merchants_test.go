@@ -205,9 +205,23 @@ func TestWallets(t *testing.T) {
 	if got := e.get("/v1/wallets/"+id, a.Key).ExpectStatus(t, http.StatusOK).Object(t); stringify(got) != stringify(w) {
 		t.Fatalf("GET wallet %v, want %v", got, w)
 	}
+	// Newest first, paged like every list.
 	list := e.get("/v1/wallets", a.Key).ExpectStatus(t, http.StatusOK)
-	if ids := list.IDs(t); len(ids) != 2 || ids[0] != id || list.Object(t)["url"] != "/v1/wallets" {
+	ids := list.IDs(t)
+	if len(ids) != 2 || ids[1] != id || list.Object(t)["url"] != "/v1/wallets" || list.Object(t)["has_more"] != false {
 		t.Fatalf("wallets %s", list.Body)
+	}
+	first := e.get("/v1/wallets?limit=1", a.Key).ExpectStatus(t, http.StatusOK)
+	if got := first.IDs(t); len(got) != 1 || got[0] != ids[0] || first.Object(t)["has_more"] != true {
+		t.Fatalf("first page %s", first.Body)
+	}
+	next := e.get("/v1/wallets?limit=1&starting_after="+ids[0], a.Key).ExpectStatus(t, http.StatusOK)
+	if got := next.IDs(t); len(got) != 1 || got[0] != id || next.Object(t)["has_more"] != false {
+		t.Fatalf("second page %s", next.Body)
+	}
+	back := e.get("/v1/wallets?limit=1&ending_before="+id, a.Key).ExpectStatus(t, http.StatusOK)
+	if got := back.IDs(t); len(got) != 1 || got[0] != ids[0] || back.Object(t)["has_more"] != false {
+		t.Fatalf("page before %s", back.Body)
 	}
 
 	del := e.do(req{Method: "DELETE", Path: "/v1/wallets/" + id, Auth: a.Key}).ExpectStatus(t, http.StatusOK).Object(t)
