@@ -28,14 +28,14 @@ const pollInterval = 50 * time.Millisecond
 
 // eventually polls cond every pollInterval until it returns true, and fails
 // the test with what when within does not suffice.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	eventuallyState(t, within, what, func() (bool, string) { return cond(), "" })
 }
 
 // eventuallyState is eventually with a cond that also describes the state
 // it saw, for the failure message.
-func eventuallyState(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+func eventuallyState(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -68,7 +68,7 @@ type testChain struct {
 // The npm package's anvil is a node script that spawns the real binary, so
 // anvil runs in a process group of its own and the whole group is killed:
 // killing the script alone would leave the node running.
-func startChain(t *testing.T) *testChain {
+func startChain(t testing.TB) *testChain {
 	t.Helper()
 	rpcURL, wsURL := anviltest.Start(t, "--block-time", "1")
 	c := &testChain{rpcURL: rpcURL, wsURL: wsURL, chainID: big.NewInt(anvilChainID)}
@@ -86,7 +86,7 @@ func startChain(t *testing.T) *testChain {
 // deployToken deploys a 6-decimal token named like the real test tokens and
 // mints 10^12 of it to the faucet account. It returns once the mint is
 // mined, so a transfer can be sent at once.
-func (c *testChain) deployToken(t *testing.T, symbol string) common.Address {
+func (c *testChain) deployToken(t testing.TB, symbol string) common.Address {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -112,7 +112,7 @@ func (c *testChain) transfer(ctx context.Context, token, to common.Address, amou
 }
 
 // mined waits for tx's receipt and fails unless it succeeded.
-func (c *testChain) mined(t *testing.T, tx common.Hash) *types.Receipt {
+func (c *testChain) mined(t testing.TB, tx common.Hash) *types.Receipt {
 	t.Helper()
 	var r *types.Receipt
 	eventually(t, 20*time.Second, "transaction "+tx.Hex()+" to be mined", func() bool {
@@ -131,7 +131,7 @@ func (c *testChain) mined(t *testing.T, tx common.Hash) *types.Receipt {
 
 // newAddress returns a fresh address nobody else uses: a merchant's
 // receiving wallet.
-func newAddress(t *testing.T) common.Address {
+func newAddress(t testing.TB) common.Address {
 	t.Helper()
 	k, err := crypto.GenerateKey()
 	if err != nil {
@@ -148,7 +148,7 @@ type resetter struct {
 	conns atomic.Int64
 }
 
-func startResetter(t *testing.T) *resetter {
+func startResetter(t testing.TB) *resetter {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

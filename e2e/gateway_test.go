@@ -55,7 +55,7 @@ var probe = &http.Client{Timeout: 5 * time.Second}
 // config file and one Redis prefix, which a test may kill and start again.
 // Its methods must be called from the test's goroutine.
 type gateway struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	config   string
 	env      []string
@@ -72,7 +72,7 @@ type gateway struct {
 // first), starts `stablegate serve` on a free loopback port with its own
 // Redis prefix and waits until it is ready. The process is killed when the
 // test ends, and its logs are printed if the test failed.
-func startGateway(t *testing.T, chain *testChain, r *resetter) *gateway {
+func startGateway(t testing.TB, chain *testChain, r *resetter) *gateway {
 	t.Helper()
 	rdb := storetest.Client(t)
 	prefix := storetest.Prefix()
@@ -247,7 +247,7 @@ func (g *gateway) rpcErrors(ep int) int {
 	return n
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -258,7 +258,7 @@ func randomHex(t *testing.T, n int) string {
 
 // client calls the gateway's REST API with one bearer token.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 	http  *http.Client
