@@ -252,14 +252,24 @@ func (s *Service) releaseAll(c *sg.Checkout) {
 // normalize resolves a method's chain and token through the registry, which
 // ignores case, so "usdc" names the same method as "USDC".
 func (s *Service) normalize(pm sg.PaymentMethod, param string) (sg.PaymentMethod, error) {
+	chain, tok, err := s.lookup(pm, param)
+	if err != nil {
+		return pm, err
+	}
+	return sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}, nil
+}
+
+// lookup resolves a method in the registry; an unknown chain or token is
+// reported under param (e.g. "payment_methods[2].token").
+func (s *Service) lookup(pm sg.PaymentMethod, param string) (*chains.Chain, *chains.Token, error) {
 	chain, tok, err := s.registry.Lookup(pm.Chain, pm.Token)
 	if err != nil {
 		if e := sg.ErrorOf(err); e != nil {
 			e.Param = param + "." + e.Param
 		}
-		return pm, err
+		return nil, nil, err
 	}
-	return sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}, nil
+	return chain, tok, nil
 }
 
 func containsMethod(ms []sg.CheckoutMethod, pm sg.PaymentMethod) bool {
@@ -300,11 +310,8 @@ func (s *Service) acceptedMethods(req []sg.PaymentMethod, wallets []*sg.Wallet, 
 	seen := map[sg.PaymentMethod]bool{}
 	for i, pm := range req {
 		param := fmt.Sprintf("payment_methods[%d]", i)
-		chain, tok, err := s.registry.Lookup(pm.Chain, pm.Token)
+		chain, tok, err := s.lookup(pm, param)
 		if err != nil {
-			if e := sg.ErrorOf(err); e != nil {
-				e.Param = param + "." + e.Param
-			}
 			return nil, err
 		}
 		pm = sg.PaymentMethod{Chain: chain.ID, Token: tok.Symbol}

@@ -138,13 +138,7 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 			slow = append(slow, it.t)
 			continue
 		}
-		it.p = &sg.Payment{
-			ID: sg.NewID(sg.PrefixPayment, now), Object: "payment", Livemode: !chain.Testnet, Status: sg.PaymentPending,
-			Chain: chain.ID, Token: it.tok.Symbol, Contract: it.tok.Contract, Decimals: it.tok.Decimals,
-			TxHash: it.t.TxHash, LogIndex: it.t.LogIndex, BlockNumber: it.t.BlockNumber, BlockHash: it.t.BlockHash,
-			BlockTime: it.t.BlockTime, From: it.t.From, To: it.to, Amount: new(big.Int).Set(it.t.Amount),
-			Created: now.Unix(), MerchantID: it.owner,
-		}
+		it.p = newPayment(chain, it.tok, it.t, it.to, it.owner, now)
 		fresh = append(fresh, it)
 		pending = append(pending, store.PendingRef{MerchantID: it.owner, PaymentID: it.p.ID, Block: it.t.BlockNumber})
 		if states[i].Live {
@@ -205,6 +199,18 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 	return nil
 }
 
+// newPayment is the payment a transfer to owner's address to becomes when
+// first seen: pending in the transfer's block.
+func newPayment(chain *chains.Chain, tok *chains.Token, t chains.Transfer, to, owner string, now time.Time) *sg.Payment {
+	return &sg.Payment{
+		ID: sg.NewID(sg.PrefixPayment, now), Object: "payment", Livemode: !chain.Testnet, Status: sg.PaymentPending,
+		Chain: chain.ID, Token: tok.Symbol, Contract: tok.Contract, Decimals: tok.Decimals,
+		TxHash: t.TxHash, LogIndex: t.LogIndex, BlockNumber: t.BlockNumber, BlockHash: t.BlockHash,
+		BlockTime: t.BlockTime, From: t.From, To: to, Amount: new(big.Int).Set(t.Amount),
+		Created: now.Unix(), MerchantID: owner,
+	}
+}
+
 func tokenByContract(c *chains.Chain, contract string) (*chains.Token, bool) {
 	for i := range c.Tokens {
 		if strings.EqualFold(c.Tokens[i].Contract, contract) {
@@ -242,13 +248,7 @@ func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) e
 		// Reverted by a reorg and now in a block again: the same payment
 		// comes back and is matched again.
 	case sg.IsCode(err, sg.ENOTFOUND):
-		now := s.now()
-		p = &sg.Payment{
-			ID: sg.NewID(sg.PrefixPayment, now), Object: "payment", Livemode: !chain.Testnet,
-			Chain: chain.ID, Token: tok.Symbol, Contract: tok.Contract, Decimals: tok.Decimals,
-			TxHash: t.TxHash, LogIndex: t.LogIndex, From: t.From, To: to,
-			Amount: new(big.Int).Set(t.Amount), Created: now.Unix(), MerchantID: owner,
-		}
+		p = newPayment(chain, tok, t, to, owner, s.now())
 	default:
 		return err
 	}
