@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -310,7 +311,7 @@ func TestMerchantSettingsValidate(t *testing.T) {
 			wantDomainError(t, err, sg.EINVALID, tt.reason, tt.param)
 		})
 	}
-	if def != with(5, 999, day) {
+	if !reflect.DeepEqual(def, with(5, 999, day)) {
 		t.Errorf("DefaultMerchantSettings() = %+v, want p=5, K=999, late window 24 h", def)
 	}
 	if got := def.LateWindow(); got != 24*time.Hour {

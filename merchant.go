@@ -54,7 +54,23 @@ type MerchantSettings struct {
 	// LateWindowSeconds is how long after expiry a payment is still matched
 	// (as paid_late) and the amount stays reserved. Default 24 h.
 	LateWindowSeconds int64 `json:"late_window_seconds"`
+	// Confirmations overrides, per chain id, when a payment counts as paid.
+	// Chains without an entry use the registry's policy. Empty by default.
+	Confirmations map[string]Confirmation `json:"confirmations,omitempty"`
 }
+
+// Confirmation is a merchant's confirmation policy on one chain: Mode is
+// "finalized", "safe" or "blocks"; Blocks is the depth for "blocks" (the
+// payment's own block counting as the first) and the fallback depth of the
+// other modes when the node lacks the block tag.
+type Confirmation struct {
+	Mode   string `json:"mode"`
+	Blocks uint64 `json:"blocks,omitempty"`
+}
+
+// maxConfirmationOverrides bounds the overrides one merchant keeps: more
+// than the chains any gateway enables.
+const maxConfirmationOverrides = 64
 
 // DefaultMerchantSettings returns the settings of a new merchant.
 func DefaultMerchantSettings() MerchantSettings {
@@ -80,6 +96,9 @@ func (s MerchantSettings) Validate() error {
 	}
 	if s.LateWindowSeconds < 0 || s.LateWindowSeconds > 7*24*3600 {
 		return Errorf(EINVALID, "late_window_invalid", "settings.late_window_seconds", "late_window_seconds must be between 0 and 604800")
+	}
+	if len(s.Confirmations) > maxConfirmationOverrides {
+		return Errorf(EINVALID, "confirmation_invalid", "settings.confirmations", "at most %d confirmation overrides", maxConfirmationOverrides)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return sg.Errorf(sg.EINVALID, "body_invalid_json", "", "request body must be a JSON object")
 		}
-		return sg.Errorf(sg.EINVALID, "parameter_invalid_type", typ.Field, "%s must be a %s", typ.Field, jsonKind(typ.Type.Kind().String()))
+		return sg.Errorf(sg.EINVALID, "parameter_invalid_type", typ.Field, "%s must be %s", typ.Field, jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return sg.Errorf(sg.EINVALID, "parameter_unknown", name, "unknown parameter %q", name)
@@ -85,19 +85,21 @@ func jsonError(err error) error {
 func jsonKind(goKind string) string {
 	switch goKind {
 	case "string":
-		return "string"
-	case "int", "int64", "int32", "uint8", "uint64":
-		return "integer"
+		return "a string"
+	case "int", "int64", "int32":
+		return "an integer"
+	case "uint8", "uint64":
+		return "a non-negative integer"
 	case "bool":
-		return "boolean"
+		return "a boolean"
 	case "map", "struct":
-		return "object"
+		return "an object"
 	case "slice":
-		return "array"
+		return "an array"
 	case "ptr":
-		return "value of the documented type"
+		return "a value of the documented type"
 	}
-	return goKind
+	return "a " + goKind
 }
 
 // Query parameter parsing.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -30,6 +31,9 @@ type updateMerchantRequest struct {
 		FingerprintDecimals *int   `json:"fingerprint_decimals"`
 		FingerprintSteps    *int   `json:"fingerprint_steps"`
 		LateWindowSeconds   *int64 `json:"late_window_seconds"`
+		// Confirmations merges into the current overrides: an entry sets a
+		// chain's policy, a null entry drops it.
+		Confirmations map[string]*sg.Confirmation `json:"confirmations"`
 	} `json:"settings"`
 }
 
@@ -55,6 +59,20 @@ func (s *Server) updateMerchant(c echo.Context) error {
 		}
 		if v := req.Settings.LateWindowSeconds; v != nil {
 			st.LateWindowSeconds = *v
+		}
+		if req.Settings.Confirmations != nil {
+			merged := maps.Clone(st.Confirmations) // never write into the cached merchant
+			if merged == nil {
+				merged = map[string]sg.Confirmation{}
+			}
+			for chain, o := range req.Settings.Confirmations {
+				if o == nil {
+					delete(merged, chain)
+				} else {
+					merged[chain] = *o
+				}
+			}
+			st.Confirmations = merged
 		}
 		u.Settings = &st
 	}

@@ -165,6 +165,11 @@ func TestMerchantSelfService(t *testing.T) {
 		{`{"name":""}`, "name_invalid", "name"},
 		{`{"name":5}`, "parameter_invalid_type", "name"},
 		{`{"disabled":true}`, "parameter_unknown", "disabled"},
+		{`{"settings":{"confirmations":{"dogechain":{"mode":"blocks","blocks":3}}}}`, "chain_unknown", "settings.confirmations"},
+		{`{"settings":{"confirmations":{"base-sepolia":{"mode":"soon"}}}}`, "confirmation_invalid", "settings.confirmations.base-sepolia"},
+		{`{"settings":{"confirmations":{"base-sepolia":{"mode":"blocks"}}}}`, "confirmation_invalid", "settings.confirmations.base-sepolia"},
+		{`{"settings":{"confirmations":{"base-sepolia":{"mode":"blocks","blocks":10001}}}}`, "confirmation_invalid", "settings.confirmations.base-sepolia"},
+		{`{"settings":{"confirmations":{"base-sepolia":{"mode":"blocks","blocks":-1}}}}`, "parameter_invalid_type", "settings.confirmations.blocks"},
 	} {
 		e.do(req{Method: "PATCH", Path: "/v1/merchant", Auth: a.Key, Body: c.body}).ExpectError(t, http.StatusBadRequest, c.code, c.param)
 	}
@@ -173,6 +178,24 @@ func TestMerchantSelfService(t *testing.T) {
 	}
 	if after := e.get("/v1/merchant", b.Key).Body; string(after) != string(before) {
 		t.Fatalf("A's PATCH changed B: %s -> %s", before, after)
+	}
+
+	// Confirmation overrides merge per chain; null drops one.
+	patch := func(body string) map[string]any {
+		t.Helper()
+		m := e.do(req{Method: "PATCH", Path: "/v1/merchant", Auth: a.Key, Body: body}).ExpectStatus(t, http.StatusOK).Object(t)
+		return m["settings"].(map[string]any)
+	}
+	patch(`{"settings":{"confirmations":{"base-sepolia":{"mode":"blocks","blocks":3},"sepolia":{"mode":"safe"}}}}`)
+	st = patch(`{"settings":{"confirmations":{"sepolia":null,"arbitrum-sepolia":{"mode":"finalized","blocks":40}}}}`)
+	if got, want := stringify(st["confirmations"]), `{"arbitrum-sepolia":{"blocks":40,"mode":"finalized"},"base-sepolia":{"blocks":3,"mode":"blocks"}}`; got != want {
+		t.Fatalf("confirmations after merge %s, want %s", got, want)
+	}
+	if st["fingerprint_steps"] != jsonInt(99) {
+		t.Fatalf("a confirmations PATCH changed other settings: %v", st)
+	}
+	if st = patch(`{"settings":{"confirmations":{"base-sepolia":null,"arbitrum-sepolia":null}}}`); st["confirmations"] != nil {
+		t.Fatalf("confirmations after dropping all: %v, want absent", st["confirmations"])
 	}
 
 	// The settings reach checkouts: p=3, K=9 means 49.001 to 49.009.

@@ -337,7 +337,7 @@ func matchGoType(d *openAPIDoc, schema any, typ reflect.Type, at string) []strin
 	}
 	want := map[reflect.Kind]string{
 		reflect.String: "string", reflect.Bool: "boolean",
-		reflect.Int: "integer", reflect.Int64: "integer", reflect.Int32: "integer", reflect.Uint8: "integer",
+		reflect.Int: "integer", reflect.Int64: "integer", reflect.Int32: "integer", reflect.Uint8: "integer", reflect.Uint64: "integer",
 		reflect.Struct: "object", reflect.Map: "object", reflect.Slice: "array",
 	}[typ.Kind()]
 	if want == "" {

@@ -32,7 +32,8 @@ type SettleStore interface {
 	ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error)
 	Apply(ctx context.Context, ch store.Change) error
 	AddPending(ctx context.Context, chain string, ref store.PendingRef) error
-	PendingBetween(ctx context.Context, chain string, from, to uint64, limit int) ([]store.PendingRef, error)
+	PendingBetween(ctx context.Context, chain string, from, to uint64, offset, limit int) ([]store.PendingRef, error)
+	Merchant(ctx context.Context, id string) (*sg.Merchant, error)
 	RemovePending(ctx context.Context, chain string, ref store.PendingRef) error
 }
 
@@ -339,52 +340,81 @@ func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string,
 	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
 }
 
-// Confirmed settles the chain's pending payments in blocks up to height,
-// after v re-checks each against the canonical chain: the first payment of
-// a checkout makes it paid (or paid_late after expiry or cancelation), a
-// later one marks it multiple, an unmatched one is announced, and one that
-// left the chain is reverted.
-func (s *Settler) Confirmed(ctx context.Context, chain string, height uint64, v chains.Verifier) error {
-	refs, err := s.store.PendingBetween(ctx, chain, 0, height, pendingBatch)
-	if err != nil {
-		return err
+// Confirmed settles the chain's pending payments that satisfy their
+// merchant's confirmation policy at heights h, after v re-checks each
+// against the canonical chain: the first payment of a checkout makes it
+// paid (or paid_late after expiry or cancelation), a later one marks it
+// multiple, an unmatched one is announced, and one that left the chain is
+// reverted. Payments still short of their policy stay pending.
+func (s *Settler) Confirmed(ctx context.Context, chainID string, h chains.Heights, v chains.Verifier) error {
+	chain, ok := s.registry.Chain(chainID)
+	if !ok {
+		return nil
 	}
-	for _, ref := range refs {
-		p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
-		if sg.IsCode(err, sg.ENOTFOUND) || (err == nil && p.Status != sg.PaymentPending) {
-			if err := s.store.RemovePending(ctx, chain, ref); err != nil {
+	waiting := 0 // pending entries left in place, skipped by the next page
+	for {
+		refs, err := s.store.PendingBetween(ctx, chain.ID, 0, h.Head, waiting, pendingBatch)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			settled, err := s.confirmPending(ctx, chain, h, v, ref)
+			if err != nil {
 				return err
 			}
-			continue
+			if !settled {
+				waiting++
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if p.BlockNumber > height {
-			continue
-		}
-		ok, err := v.Canonical(ctx, transferOf(p))
-		if err != nil {
-			// The node could not answer: the payment stays pending and is
-			// checked again at the next confirmation.
-			s.log.Warn("verify payment", "chain", chain, "payment", p.ID, "err", err)
-			continue
-		}
-		outcome := "confirmed"
-		if !ok {
-			outcome, err = "reverted", s.revert(ctx, p)
-		} else {
-			err = s.confirm(ctx, p)
-		}
-		if err != nil {
-			return err
-		}
-		s.Observe(chain, outcome)
-		if err := s.store.RemovePending(ctx, chain, ref); err != nil {
-			return err
+		if len(refs) < pendingBatch {
+			return nil
 		}
 	}
-	return nil
+}
+
+// confirmPending settles one pending payment if its merchant's policy is
+// met. It reports whether the payment left the pending list.
+func (s *Settler) confirmPending(ctx context.Context, chain *chains.Chain, h chains.Heights, v chains.Verifier, ref store.PendingRef) (bool, error) {
+	m, err := s.store.Merchant(ctx, ref.MerchantID)
+	switch {
+	case sg.IsCode(err, sg.ENOTFOUND):
+		return true, s.store.RemovePending(ctx, chain.ID, ref)
+	case err != nil:
+		return false, err
+	}
+	if ref.Block > h.Confirmed(chain.Policy(m.SettingsFor(!chain.Testnet))) {
+		return false, nil
+	}
+	p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
+	if sg.IsCode(err, sg.ENOTFOUND) || (err == nil && p.Status != sg.PaymentPending) {
+		return true, s.store.RemovePending(ctx, chain.ID, ref)
+	}
+	if err != nil {
+		return false, err
+	}
+	if p.BlockNumber != ref.Block {
+		// Re-included in another block since it was listed: its entry now
+		// carries that block and is judged on the next round.
+		return false, nil
+	}
+	ok, err := v.Canonical(ctx, transferOf(p))
+	if err != nil {
+		// The node could not answer: the payment stays pending and is
+		// checked again at the next confirmation.
+		s.log.Warn("verify payment", "chain", chain.ID, "payment", p.ID, "err", err)
+		return false, nil
+	}
+	outcome := "confirmed"
+	if !ok {
+		outcome, err = "reverted", s.revert(ctx, p)
+	} else {
+		err = s.confirm(ctx, p)
+	}
+	if err != nil {
+		return false, err
+	}
+	s.Observe(chain.ID, outcome)
+	return true, s.store.RemovePending(ctx, chain.ID, ref)
 }
 
 func transferOf(p *sg.Payment) chains.Transfer {
@@ -429,7 +459,7 @@ func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
 // made it into the new blocks again.
 func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) error {
 	for {
-		refs, err := s.store.PendingBetween(ctx, chain, fromHeight, math.MaxUint64, pendingBatch)
+		refs, err := s.store.PendingBetween(ctx, chain, fromHeight, math.MaxUint64, 0, pendingBatch)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/checkout"
+	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
 )
 
@@ -65,7 +66,7 @@ func (f *settleFixture) see(ts ...chains.Transfer) {
 
 func (f *settleFixture) confirm(height uint64, v verdicts) {
 	f.t.Helper()
-	if err := f.settler.Confirmed(f.ctx, settleChain, height, v); err != nil {
+	if err := f.settler.Confirmed(f.ctx, settleChain, chains.Heights{Head: height}, v); err != nil {
 		f.t.Fatalf("Confirmed: %v", err)
 	}
 }
@@ -406,4 +407,45 @@ func TestSettleReorgOfSecondPayment(t *testing.T) {
 	f.confirm(10, nil)
 	f.wantState(sg.StatusPaid, sg.ExceptionNone)
 	f.wantEvents(sg.EventCheckoutPaid, 1)
+}
+
+// TestSettleMerchantConfirmationPolicy: each payment waits for its own
+// merchant's policy, and one waiting longer does not hold back another's.
+func TestSettleMerchantConfirmationPolicy(t *testing.T) {
+	f := newSettleFixture(t) // the chain's policy: one block
+	b := f.newMerchant("Careful shop")
+	pb := sg.Principal{MerchantID: b.ID}
+	st := b.SettingsFor(false)
+	st.Confirmations = map[string]sg.Confirmation{settleChain: {Mode: chains.ConfirmBlocks, Blocks: 5}}
+	if _, err := f.merchants.Update(f.ctx, b.ID, merchant.Update{Settings: &st}); err != nil {
+		t.Fatal(err)
+	}
+	wb := f.addWallet(pb, settleChain)
+	cb := f.create(pb, checkout.CreateParams{Price: "50.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}})
+	careful := f.transfer(cb.Methods[0].Amount, 10)
+	careful.To = wb.Address
+	quick := f.transfer(f.reserved(), 11)
+	f.see(careful, quick)
+	statusOf := func() (sg.CheckoutStatus, sg.CheckoutStatus) {
+		t.Helper()
+		got, err := f.st.Checkout(f.ctx, b.ID, cb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.checkout().Status, got.Status
+	}
+	for _, step := range []struct {
+		head          uint64
+		quick, carefl sg.CheckoutStatus
+	}{
+		{10, sg.StatusProcessing, sg.StatusProcessing},
+		{11, sg.StatusPaid, sg.StatusProcessing}, // block 10 has two blocks
+		{13, sg.StatusPaid, sg.StatusProcessing},
+		{14, sg.StatusPaid, sg.StatusPaid}, // blocks 10..14: five
+	} {
+		f.confirm(step.head, nil)
+		if q, c := statusOf(); q != step.quick || c != step.carefl {
+			t.Fatalf("head %d: checkouts %s and %s, want %s and %s", step.head, q, c, step.quick, step.carefl)
+		}
+	}
 }

@@ -108,6 +108,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant
 		if err := u.Settings.Validate(); err != nil {
 			return nil, err
 		}
+		if err := s.registry.ValidateConfirmations(*u.Settings); err != nil {
+			return nil, err
+		}
 		if u.Live {
 			m.Settings = *u.Settings
 		} else {

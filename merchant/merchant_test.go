@@ -2,6 +2,7 @@ package merchant_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -150,7 +151,7 @@ func TestCreateMerchant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Name != tt.want || got.Settings != sg.DefaultMerchantSettings() || !strings.HasPrefix(got.ID, sg.PrefixMerchant) || got.Created != t0.Unix() {
+			if got.Name != tt.want || !reflect.DeepEqual(got.Settings, sg.DefaultMerchantSettings()) || !strings.HasPrefix(got.ID, sg.PrefixMerchant) || got.Created != t0.Unix() {
 				t.Fatalf("stored merchant %+v, want name %q with default settings", got, tt.want)
 			}
 		})
@@ -190,7 +191,7 @@ func TestUpdateMerchant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Name != tt.want.Name || got.Settings != tt.want.Settings {
+			if got.Name != tt.want.Name || !reflect.DeepEqual(got.Settings, tt.want.Settings) {
 				t.Fatalf("stored name %q settings %+v, want %q %+v", got.Name, got.Settings, tt.want.Name, tt.want.Settings)
 			}
 		})
@@ -200,7 +201,7 @@ func TestUpdateMerchant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if test := got.SettingsFor(false); test != (sg.MerchantSettings{FingerprintDecimals: 4, FingerprintSteps: 9}) {
+	if test := got.SettingsFor(false); !reflect.DeepEqual(test, sg.MerchantSettings{FingerprintDecimals: 4, FingerprintSteps: 9}) {
 		t.Fatalf("test-mode settings %+v", test)
 	}
 	_, err = f.svc.Update(f.ctx, "mer_nobody", merchant.Update{Name: ptr("x")})

@@ -210,9 +210,9 @@ func (s *Store) AddPending(ctx context.Context, chain string, ref PendingRef) er
 
 // PendingBetween returns up to limit pending payments of a chain with block
 // heights in [from, to].
-func (s *Store) PendingBetween(ctx context.Context, chain string, from, to uint64, limit int) ([]PendingRef, error) {
+func (s *Store) PendingBetween(ctx context.Context, chain string, from, to uint64, offset, limit int) ([]PendingRef, error) {
 	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.keys.Pending(chain), &redis.ZRangeBy{
-		Min: strconv.FormatUint(from, 10), Max: strconv.FormatUint(to, 10), Count: int64(limit),
+		Min: strconv.FormatUint(from, 10), Max: strconv.FormatUint(to, 10), Offset: int64(offset), Count: int64(limit),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list pending payments: %w", err)

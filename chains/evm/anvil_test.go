@@ -98,7 +98,7 @@ func TestAnvilEndToEnd(t *testing.T) {
 	}
 	defer pool.Close()
 	st := storetest.New(t)
-	sink := newSink()
+	sink := newSink(chain.Confirmation)
 	watched := newAddress(t)
 	w := evm.NewWatcher(chain, pool, st.Cursors(), staticAddrs{watched}, sink,
 		evm.Config{PollInterval: time.Minute, Metrics: metrics}, nil, testLogger(t))

@@ -29,9 +29,11 @@ import (
 const waitTimeout = 15 * time.Second
 
 // recSink is a Sink that records what the watcher reports. In Confirmed it
-// asks the Verifier about every transfer at or below the height, as the
-// settlement side does.
+// applies its policy to the heights, as the settlement side does for each
+// payment, and asks the Verifier about every transfer at or below the
+// result.
 type recSink struct {
+	policy    chains.ConfirmationPolicy
 	mu        sync.Mutex
 	transfers []chains.Transfer
 	batches   int
@@ -41,7 +43,9 @@ type recSink struct {
 	failNext  error           // returned once by the next Transfers
 }
 
-func newSink() *recSink { return &recSink{canonical: make(map[string]bool)} }
+func newSink(policy chains.ConfirmationPolicy) *recSink {
+	return &recSink{policy: policy, canonical: make(map[string]bool)}
+}
 
 func (s *recSink) Transfers(_ context.Context, chain string, ts []chains.Transfer) error {
 	s.mu.Lock()
@@ -67,7 +71,8 @@ func (s *recSink) Reorg(_ context.Context, _ string, from uint64) error {
 	return nil
 }
 
-func (s *recSink) Confirmed(ctx context.Context, _ string, height uint64, v evm.Verifier) error {
+func (s *recSink) Confirmed(ctx context.Context, _ string, h chains.Heights, v evm.Verifier) error {
+	height := h.Confirmed(s.policy)
 	s.mu.Lock()
 	s.confirmed = append(s.confirmed, height)
 	ts := slices.Clone(s.transfers)
@@ -190,12 +195,13 @@ func newFixture(t *testing.T, d *devnet.Devnet, o fixtureOpts) *fixture {
 		o.policy = blocks(1)
 	}
 	f := &fixture{t: t, d: d, eth: dial(t, d.RPCURL()), proxy: newFaultProxy(t, d.RPCURL()),
-		st: storetest.New(t), sink: newSink(), reg: prometheus.NewRegistry(), watched: newAddress(t)}
+		st: storetest.New(t), reg: prometheus.NewRegistry(), watched: newAddress(t)}
 	urls := []string{f.proxy.URL()}
 	if o.urls != nil {
 		urls = o.urls(f.proxy.URL())
 	}
 	f.chain = devChain("devnet", d.ChainID(), urls, o.policy, usdtOf(d))
+	f.sink = newSink(o.policy)
 	var err error
 	if f.metrics, err = evm.NewMetrics(f.reg); err != nil {
 		t.Fatal(err)

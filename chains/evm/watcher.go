@@ -26,8 +26,8 @@ type Sink interface {
 	Transfers(ctx context.Context, chain string, ts []chains.Transfer) error
 	// Reorg is called when blocks from fromHeight on left the canonical chain, before they are rescanned; payments in those blocks must be reverted.
 	Reorg(ctx context.Context, chain string, fromHeight uint64) error
-	// Confirmed is called every tick with the highest height that satisfies the chain's confirmation policy ("finalized"/"safe" tag where the node has it, else N confirmations: head - N + 1, the transfer's own block counting as the first), never above the scanned cursor; v lets the sink re-check a transfer before settling it.
-	Confirmed(ctx context.Context, chain string, height uint64, v Verifier) error
+	// Confirmed is called every tick with the scanned head and the chain's "safe" and "finalized" tags, none above the scanned cursor; the sink applies each payment's confirmation policy to them (chains.Heights.Confirmed). v lets the sink re-check a transfer before settling it.
+	Confirmed(ctx context.Context, chain string, h chains.Heights, v Verifier) error
 }
 
 // Verifier re-checks a transfer against the canonical chain right before
@@ -163,7 +163,7 @@ type Watcher struct {
 	cur         *Cursor   // loaded under the lease; nil until then
 	scannedTime uint64    // timestamp of cur.Head, 0 when unknown
 	tokensOK    bool      // decimals checked
-	noTagWarned bool
+	noTagWarned map[string]bool
 }
 
 // NewWatcher returns a watcher of chain that reads it through pool, keeps its
@@ -179,9 +179,10 @@ func NewWatcher(chain *chains.Chain, pool *Pool, st CursorStore, addrs AddressSo
 	cfg = cfg.withDefaults(chain)
 	w := &Watcher{
 		chain: chain, pool: pool, store: st, addrs: addrs, sink: sink, cfg: cfg, clock: clock,
-		log:       log.With("chain", chain.ID),
-		contracts: make(map[common.Address]string, len(chain.Tokens)),
-		sizer:     newRangeSizer(cfg.InitialRange, cfg.MinRange, cfg.MaxRange, cfg.GrowAfter),
+		log:         log.With("chain", chain.ID),
+		contracts:   make(map[common.Address]string, len(chain.Tokens)),
+		sizer:       newRangeSizer(cfg.InitialRange, cfg.MinRange, cfg.MaxRange, cfg.GrowAfter),
+		noTagWarned: map[string]bool{},
 	}
 	for _, t := range chain.Tokens {
 		a := common.HexToAddress(t.Contract)
@@ -399,7 +400,7 @@ func (w *Watcher) tick(ctx context.Context) (more bool, err error) {
 	} else if err != nil {
 		return false, err
 	}
-	if cerr := w.confirm(ctx, head); cerr != nil {
+	if cerr := w.confirm(ctx); cerr != nil {
 		return false, cerr
 	}
 	return more, err
@@ -706,47 +707,31 @@ func shrinkable(ctx context.Context, err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
 }
 
-// confirm reports the confirmation height to the sink, never above the
-// cursor: the sink may only settle what the watcher has scanned and checked
-// for reorgs.
-func (w *Watcher) confirm(ctx context.Context, head *header) error {
-	h, err := w.confirmedHeight(ctx, head)
-	if err != nil {
+// confirm reports the chain's heights to the sink, none above the cursor:
+// the sink may only settle what the watcher has scanned and checked for
+// reorgs. Both block tags are read every tick because merchants may choose
+// a policy other than the chain's default.
+func (w *Watcher) confirm(ctx context.Context) error {
+	h := chains.Heights{Head: w.cur.Head.Number}
+	var err error
+	if h.Finalized, h.HasFinalized, err = w.tagHeight(ctx, rpc.FinalizedBlockNumber, chains.ConfirmFinalized); err != nil {
 		return err
 	}
-	h = min(h, w.cur.Head.Number)
-	w.cfg.Metrics.setConfirmed(w.chain.ID, h)
+	if h.Safe, h.HasSafe, err = w.tagHeight(ctx, rpc.SafeBlockNumber, chains.ConfirmSafe); err != nil {
+		return err
+	}
+	h.Finalized, h.Safe = min(h.Finalized, h.Head), min(h.Safe, h.Head)
+	w.cfg.Metrics.setConfirmed(w.chain.ID, h.Confirmed(w.chain.Confirmation))
 	if err := w.sink.Confirmed(ctx, w.chain.ID, h, w.pool); err != nil {
-		return fmt.Errorf("sink confirmed %d: %w", h, err)
+		return fmt.Errorf("sink confirmed %d: %w", h.Head, err)
 	}
 	return nil
 }
 
-// confirmedHeight applies the chain's confirmation policy to head.
-//
-// Blocks is a number of confirmations, the transfer's own block counting as
-// the first (the registry's "an accepted block is final, so one block is
-// enough" on Avalanche): with N blocks, a transfer at height h is confirmed
-// once the head reaches h+N-1. For the "finalized" and "safe" modes Blocks is
-// the same depth, used when the endpoint does not know the tag; with no
-// Blocks either, nothing is confirmed.
-func (w *Watcher) confirmedHeight(ctx context.Context, head *header) (uint64, error) {
-	p := w.chain.Confirmation
-	byDepth := uint64(0)
-	if p.Blocks > 0 && uint64(head.Number)+1 >= p.Blocks {
-		byDepth = uint64(head.Number) + 1 - p.Blocks
-	}
-	var tag rpc.BlockNumber
-	switch p.Mode {
-	case chains.ConfirmFinalized:
-		tag = rpc.FinalizedBlockNumber
-	case chains.ConfirmSafe:
-		tag = rpc.SafeBlockNumber
-	default:
-		return byDepth, nil
-	}
-	var n uint64
-	err := w.pool.do(ctx, p.Mode+" block", func(ctx context.Context, c conn) error {
+// tagHeight reads the height of a block tag; ok is false when the endpoint
+// does not know the tag, so policies waiting for it confirm by depth.
+func (w *Watcher) tagHeight(ctx context.Context, tag rpc.BlockNumber, name string) (n uint64, ok bool, err error) {
+	err = w.pool.do(ctx, name+" block", func(ctx context.Context, c conn) error {
 		h, err := c.header(ctx, tag)
 		var re rpc.Error
 		if errors.Is(err, errNotFound) || errors.As(err, &re) {
@@ -759,16 +744,13 @@ func (w *Watcher) confirmedHeight(ctx context.Context, head *header) (uint64, er
 		return nil
 	})
 	if errors.Is(err, errNoTag) {
-		if !w.noTagWarned {
-			w.noTagWarned = true
-			w.log.Warn("rpc endpoint does not know the block tag; confirming by depth", "tag", p.Mode, "blocks", p.Blocks)
+		if !w.noTagWarned[name] {
+			w.noTagWarned[name] = true
+			w.log.Warn("rpc endpoint does not know the block tag; policies waiting for it confirm by depth", "tag", name)
 		}
-		return byDepth, nil
+		return 0, false, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return n, err == nil, err
 }
 
 func (w *Watcher) observe(head *header) {
