@@ -45,9 +45,11 @@ func mined(t *testing.T, c *ethclient.Client, tx common.Hash) *types.Receipt {
 // TestAnvilEndToEnd runs the watcher over the real network path: anvil's
 // HTTP JSON-RPC behind a first endpoint that resets every connection, and
 // its WebSocket for new heads. Polling is set to a minute, so only the
-// WebSocket wake-up can make the transfer show up within the test's wait. A
-// token with the same name and symbol at another contract, and a transfer to
-// an unwatched address, are never reported.
+// WebSocket wake-up can make a transfer show up within the test's wait; the
+// WebSocket is then cut, and a second transfer shows up the same way once
+// the watcher has reconnected. A token with the same name and symbol at
+// another contract, and a transfer to an unwatched address, are never
+// reported.
 func TestAnvilEndToEnd(t *testing.T) {
 	t.Parallel()
 	httpURL, wsURL := startAnvil(t)
@@ -73,6 +75,7 @@ func TestAnvilEndToEnd(t *testing.T) {
 		mined(t, c, tx)
 	}
 
+	ws, wsURL := newTCPProxy(t, wsURL)
 	resetter := newFaultProxy(t, httpURL)
 	resetter.set(func(p *faultProxy) { p.reset = true })
 	chain := &chains.Chain{
@@ -130,19 +133,23 @@ func TestAnvilEndToEnd(t *testing.T) {
 
 	// Every new block wakes the watcher through the WebSocket; blocks keep
 	// coming in case the first arrived before the subscription did.
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		if got, _, _ := sink.snapshot(); len(got) > 0 {
-			break
+	reported := func(n int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(waitTimeout)
+		for {
+			if got, _, _ := sink.snapshot(); len(got) >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s was not reported: the WebSocket wake-up does not work", what)
+			}
+			if err := c.Client().CallContext(ctx, nil, "evm_mine"); err != nil {
+				t.Fatalf("evm_mine: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond) // a poll interval, not synchronisation
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the transfer was not reported: the WebSocket wake-up does not work")
-		}
-		if err := c.Client().CallContext(ctx, nil, "evm_mine"); err != nil {
-			t.Fatalf("evm_mine: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond) // a poll interval, not synchronisation
 	}
+	reported(1, "the transfer")
 	head, err := c.HeaderByNumber(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +177,14 @@ func TestAnvilEndToEnd(t *testing.T) {
 	got, reorgs, _ := sink.snapshot()
 	if !sameTransfers(got, []chains.Transfer{want}) || len(reorgs) != 0 {
 		t.Fatalf("reported %+v, reorgs %v\nwant exactly %+v", got, reorgs, want)
+	}
+
+	// The socket drops; the watcher reconnects and is woken again.
+	ws.cut()
+	mined(t, c, send(usdt, watched, 50_000_130))
+	reported(2, "the transfer after the WebSocket dropped")
+	if n := ws.connections(); n < 2 {
+		t.Fatalf("%d WebSocket connections, want a reconnection", n)
 	}
 	if n := metricValue(t, promReg, "stablegate_evm_rpc_errors_total", map[string]string{"endpoint": "0", "kind": "transport"}); n < 1 {
 		t.Fatalf("errors of the resetting endpoint: %v, want at least 1", n)
