@@ -1,6 +1,9 @@
 package stablegate
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Event types, dotted like Stripe's and Standard Webhooks'.
 const (
@@ -28,4 +31,44 @@ type Event struct {
 	Data     json.RawMessage `json:"data"`
 
 	MerchantID string `json:"-"`
+}
+
+// EncodeEvent encodes e with data as its Data: the envelope is written by
+// hand because data, produced by EncodeJSON, is compact already, and
+// json.Marshal would parse and compact a json.RawMessage again, the largest
+// cost of settling a payment. The result is what json.Marshal(e) gives with
+// e.Data = data, through EncodeJSON.
+func EncodeEvent(e *Event, data []byte) []byte {
+	b := make([]byte, 0, len(data)+160)
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"object":`...)
+	b = appendJSONString(b, e.Object)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, e.Type)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, e.Created, 10)
+	b = append(b, `,"livemode":`...)
+	b = strconv.AppendBool(b, e.Livemode)
+	b = append(b, `,"data":`...)
+	if len(data) == 0 {
+		b = append(b, "null"...)
+	}
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Event ids, objects and types
+// are plain ASCII, copied as they are; anything else goes through
+// EncodeJSON.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := EncodeJSON(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

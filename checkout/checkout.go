@@ -220,12 +220,7 @@ func (s *Service) Create(ctx context.Context, p sg.Principal, params CreateParam
 			return nil, err
 		}
 	}
-	evt, err := newEvent(c, sg.EventCheckoutCreated, now)
-	if err != nil {
-		s.releaseAll(c)
-		return nil, err
-	}
-	if err := s.store.CreateCheckout(ctx, c, evt); err != nil {
+	if err := s.store.CreateCheckout(ctx, c, newEvent(c, sg.EventCheckoutCreated, now)); err != nil {
 		s.releaseAll(c)
 		return nil, err
 	}
@@ -342,19 +337,15 @@ func modeName(live bool) string {
 	return "test"
 }
 
-// newEvent builds an event whose data is the checkout as the API shows it.
-func newEvent(c *sg.Checkout, typ string, now time.Time) (*sg.Event, error) {
-	data, err := sg.EncodeJSON(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode event data: %w", err)
-	}
+// newEvent returns the event of a change to c. Its Data is left to the
+// store, which records c exactly as it writes it, encoding it once.
+func newEvent(c *sg.Checkout, typ string, now time.Time) *sg.Event {
 	return &sg.Event{
 		ID:         sg.NewID(sg.PrefixEvent, now),
 		Object:     "event",
 		Type:       typ,
 		Created:    now.Unix(),
 		Livemode:   c.Livemode,
-		Data:       data,
 		MerchantID: c.MerchantID,
-	}, nil
+	}
 }

@@ -95,9 +95,7 @@ func (s *Service) update(ctx context.Context, merchantID, id string, change func
 		}
 		var evt *sg.Event
 		if typ != "" {
-			if evt, err = newEvent(c, typ, now); err != nil {
-				return nil, err
-			}
+			evt = newEvent(c, typ, now)
 		}
 		err = s.store.UpdateCheckout(ctx, c, old, evt)
 		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {

@@ -171,9 +171,7 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 		}
 		changes[i].Checkout, changes[i].OldStatus = c, old
 		if typ != "" {
-			if changes[i].Event, err = newEvent(c, typ, now); err != nil {
-				return err
-			}
+			changes[i].Event = newEvent(c, typ, now)
 		}
 	}
 	errs, err := s.store.ApplyMany(ctx, changes)
@@ -327,9 +325,7 @@ func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string,
 		}
 		var evt *sg.Event
 		if typ != "" {
-			if evt, err = newEvent(c, typ, now); err != nil {
-				return err
-			}
+			evt = newEvent(c, typ, now)
 		}
 		err = s.store.Apply(ctx, store.Change{MerchantID: merchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})
 		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {

@@ -22,6 +22,16 @@ func encodeCheckout(c *sg.Checkout) ([]byte, error) {
 	return b, nil
 }
 
+// eventData returns an event's data: its own, or else the JSON of the
+// checkout stored with it, so that a checkout's event shows exactly the
+// version the same step wrote, encoded once.
+func eventData(e *sg.Event, checkoutJSON []byte) []byte {
+	if e.Data != nil {
+		return e.Data
+	}
+	return checkoutJSON
+}
+
 func decodeCheckout(merchantID string, version int64, b []byte) (*sg.Checkout, error) {
 	var c sg.Checkout
 	if err := json.Unmarshal(b, &c); err != nil {
@@ -88,16 +98,13 @@ func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) e
 }
 
 // CreateCheckout stores a new checkout, its indexes and its creation event
-// atomically.
+// atomically. An event without Data gets the checkout as stored.
 func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Event) error {
 	b, err := encodeCheckout(c)
 	if err != nil {
 		return err
 	}
-	eb, err := sg.EncodeJSON(evt)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
+	eb := sg.EncodeEvent(evt, eventData(evt, b))
 	hasOrder := "0"
 	if c.OrderID != "" {
 		hasOrder = "1"

@@ -22,7 +22,9 @@ type Change struct {
 	Checkout   *sg.Checkout
 	OldStatus  sg.CheckoutStatus // the checkout's status when it was read
 	Payment    *sg.Payment
-	Event      *sg.Event
+	// Event records the change; one without Data gets the checkout as
+	// written by this change.
+	Event *sg.Event
 }
 
 // TransferKey names a transfer inside a merchant's payments.
@@ -102,11 +104,14 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	}
 	args[6], args[7] = "", ""
 	if e := ch.Event; e != nil {
-		b, err := sg.EncodeJSON(e)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode event: %w", err)
+		data := e.Data
+		if data == nil && ch.Checkout != nil {
+			data, _ = args[2].([]byte)
 		}
-		args[6], args[7] = e.ID, b
+		if data == nil {
+			return nil, nil, fmt.Errorf("encode event %s: no data and no checkout", e.Type)
+		}
+		args[6], args[7] = e.ID, sg.EncodeEvent(e, data)
 		keys[10] = k.EventTypeIndex(m, e.Livemode, e.Type)
 	}
 	args[8], args[9], args[10], args[11], args[12] = "", "", "", "0", ""
