@@ -28,6 +28,8 @@ const (
 	PrefixCheckout = "co_"
 	PrefixPayment  = "pay_"
 	PrefixEvent    = "evt_"
+	PrefixEndpoint = "we_"
+	PrefixDelivery = "dlv_"
 )
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -110,7 +110,7 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 		hasOrder = "1"
 	}
 	k := s.keys
-	err = createCheckoutScript.Run(ctx, s.rdb, []string{
+	res, err := createCheckoutScript.Run(ctx, s.rdb, []string{
 		k.Checkout(c.MerchantID, c.ID),
 		k.CheckoutIndex(c.MerchantID, c.Livemode),
 		k.CheckoutStatusIndex(c.MerchantID, c.Livemode, string(c.Status)),
@@ -119,7 +119,9 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 		k.EventIndex(c.MerchantID, c.Livemode),
 		k.Expiries(c.MerchantID),
 		k.EventTypeIndex(c.MerchantID, c.Livemode, evt.Type),
-	}, c.ID, b, hasOrder, evt.ID, eb, c.ExpiresAt*1000).Err()
+		k.WebhookEndpointIndex(c.MerchantID, c.Livemode),
+		k.Outbox(c.MerchantID),
+	}, c.ID, b, hasOrder, evt.ID, eb, c.ExpiresAt*1000).Int64()
 	if scriptError(err, "EXISTS") {
 		return sg.Errorf(sg.ECONFLICT, "checkout_exists", "", "checkout %s exists", c.ID)
 	}
@@ -127,6 +129,9 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 		return fmt.Errorf("create checkout: %w", err)
 	}
 	c.Version = 1
+	if res == 2 {
+		s.hintFanout(ctx, c.MerchantID)
+	}
 	return nil
 }
 

@@ -195,3 +195,65 @@ func foldAddress(a string) string {
 	}
 	return a
 }
+
+// WebhookEndpoints is a HASH of one merchant's webhook endpoints: endpoint
+// id -> JSON, and "<id>:v" -> its version for compare-and-set updates.
+func (k Keys) WebhookEndpoints(merchantID string) string { return k.merchant(merchantID) + "we" }
+
+// WebhookEndpointIndex is a ZSET (scores 0, ordered by id): the endpoints of
+// one mode. An event is put in the outbox only while its mode's index is
+// not empty, so merchants without endpoints pay nothing for webhooks.
+func (k Keys) WebhookEndpointIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "we:idx:" + mode(live)
+}
+
+// Outbox is a LIST of one merchant's event ids waiting to be fanned out to
+// its endpoints, pushed in the same step as the event itself.
+func (k Keys) Outbox(merchantID string) string { return k.merchant(merchantID) + "outbox" }
+
+// The webhook queue lives under one hash tag, {wh}, so each of its scripts
+// runs on one Redis Cluster slot whatever the merchants involved.
+func (k Keys) webhooks() string { return k.Prefix + ":{wh}:" }
+
+// WebhookFanout is a ZSET: merchant ids whose outbox may hold events, scored
+// by when they were put there (unix ms). It is a hint written after each
+// event; a periodic sweep of WebhookMerchants covers a hint lost in a crash.
+func (k Keys) WebhookFanout() string { return k.webhooks() + "fanout" }
+
+// WebhookMerchants is a SET: merchant ids that have had a webhook endpoint,
+// the outboxes the sweep looks at.
+func (k Keys) WebhookMerchants() string { return k.webhooks() + "merchants" }
+
+// Deliveries is a HASH: delivery id -> delivery JSON (merchant id included).
+func (k Keys) Deliveries() string { return k.webhooks() + "dlv" }
+
+// DeliveriesDue is a ZSET: pending delivery ids scored by when their next
+// attempt is due (unix ms).
+func (k Keys) DeliveriesDue() string { return k.webhooks() + "due" }
+
+// DeliveriesLeased is a ZSET: delivery ids a dispatcher is attempting,
+// scored by when its lease ends (unix ms); an ended lease puts the delivery
+// back on DeliveriesDue.
+func (k Keys) DeliveriesLeased() string { return k.webhooks() + "leased" }
+
+// DeliveryLeaseTokens is a HASH: leased delivery id -> the token of its
+// lease, so a dispatcher whose lease ended cannot record its late result.
+func (k Keys) DeliveryLeaseTokens() string { return k.webhooks() + "lease" }
+
+// EndpointsInFlight is a HASH: endpoint id -> deliveries being attempted,
+// which the per-endpoint concurrency limit is checked against.
+func (k Keys) EndpointsInFlight() string { return k.webhooks() + "inflight" }
+
+// EndpointDeliveries is a ZSET (scores 0, ordered by id): the deliveries of
+// one endpoint, newest event last.
+func (k Keys) EndpointDeliveries(endpointID string) string {
+	return k.webhooks() + "ep:" + endpointID
+}
+
+// EventDeliveries is a ZSET (scores 0, ordered by id): the deliveries of one
+// event.
+func (k Keys) EventDeliveries(eventID string) string { return k.webhooks() + "evt:" + eventID }
+
+// DeliveryLeaseSeq is a STRING counter: the last lease token handed out.
+// Tokens only grow, so they also fence a dispatcher that lost its lease.
+func (k Keys) DeliveryLeaseSeq() string { return k.webhooks() + "lease:seq" }

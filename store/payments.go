@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,11 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	if err != nil {
 		return err
 	}
-	return applyResult(ch, applyScript.Run(ctx, s.rdb, keys, args...))
+	pushed, err := applyResult(ch, applyScript.Run(ctx, s.rdb, keys, args...))
+	if pushed {
+		s.hintFanout(ctx, ch.MerchantID)
+	}
+	return err
 }
 
 // ApplyMany makes each change like Apply, all in one round trip, and
@@ -66,11 +71,17 @@ func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 	if err != nil && !isScriptReply(err) {
 		return nil, fmt.Errorf("apply changes: %w", err)
 	}
+	var outbox []string
 	for i, cmd := range cmds {
-		if cmd != nil {
-			errs[i] = applyResult(chs[i], cmd)
+		if cmd == nil {
+			continue
+		}
+		var pushed bool
+		if pushed, errs[i] = applyResult(chs[i], cmd); pushed && !slices.Contains(outbox, chs[i].MerchantID) {
+			outbox = append(outbox, chs[i].MerchantID)
 		}
 	}
+	s.hintFanout(ctx, outbox...)
 	return errs, nil
 }
 
@@ -90,6 +101,7 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
 		k.EventTypeIndex(m, ch.Livemode, ""),
 		k.PaymentCheckouts(m),
+		k.WebhookEndpointIndex(m, ch.Livemode), k.Outbox(m),
 	}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
 	if c := ch.Checkout; c != nil {
@@ -129,24 +141,27 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	return keys, args, nil
 }
 
-func applyResult(ch Change, cmd *redis.Cmd) error {
-	nv, err := cmd.Int64()
+// applyResult reads the apply script's reply; pushed reports that the
+// change's event went to the merchant's webhook outbox.
+func applyResult(ch Change, cmd *redis.Cmd) (pushed bool, err error) {
+	res, err := cmd.Slice()
 	switch {
 	case scriptError(err, "NOTFOUND"):
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+		return false, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
 	case scriptError(err, "VERSION"):
-		return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
+		return false, sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
 	case scriptError(err, "TRANSFER"):
-		return sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
+		return false, sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
 	case scriptError(err, "ATTACHED"):
-		return sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "the payment is already applied to another checkout")
+		return false, sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "the payment is already applied to another checkout")
 	case err != nil:
-		return fmt.Errorf("apply change: %w", err)
+		return false, fmt.Errorf("apply change: %w", err)
 	}
+	nv, _ := res[0].(int64)
 	if ch.Checkout != nil {
 		ch.Checkout.Version = nv
 	}
-	return nil
+	return res[1] == int64(1), nil
 }
 
 func decodePayment(merchantID string, b []byte) (*sg.Payment, error) {

@@ -16,6 +16,8 @@
 -- KEYS[10] unmatched index     ZSET (scores 0, by id)
 -- KEYS[11] event type index    ZSET (scores 0, by id)
 -- KEYS[12] payment checkouts    HASH payment id -> the checkout it is applied to
+-- KEYS[13] webhook endpoints of the mode  ZSET
+-- KEYS[14] webhook outbox      LIST of event ids
 -- ARGV[1]  '1' to change the checkout
 -- ARGV[2]  expected checkout version
 -- ARGV[3]  checkout json
@@ -30,7 +32,8 @@
 -- ARGV[12] '1' if the payment is unmatched
 -- ARGV[13] checkout the payment is applied to ('' for none)
 --
--- Returns the checkout's new version (0 without a checkout), or the error
+-- Returns {the checkout's new version (0 without a checkout), 1 if the
+-- event went to the webhook outbox else 0}, or the error
 -- NOTFOUND or VERSION (the checkout changed since it was read), or
 -- TRANSFER (another payment already holds this transfer), or ATTACHED (the
 -- payment is applied to another checkout already: a payment pays once).
@@ -82,9 +85,14 @@ if ARGV[9] ~= '' then
     redis.call('ZREM', KEYS[10], ARGV[9])
   end
 end
+local pushed = 0
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
   redis.call('ZADD', KEYS[6], 0, ARGV[7])
   redis.call('ZADD', KEYS[11], 0, ARGV[7])
+  if redis.call('ZCARD', KEYS[13]) > 0 then
+    redis.call('RPUSH', KEYS[14], ARGV[7])
+    pushed = 1
+  end
 end
-return nv
+return {nv, pushed}
