@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -221,6 +222,30 @@ func (s *Store) TakeFanout(ctx context.Context, n int) ([]string, error) {
 	return out, nil
 }
 
+// WaitFanout waits up to timeout for a merchant whose outbox may hold
+// events and removes it, returning "" when none came.
+func (s *Store) WaitFanout(ctx context.Context, timeout time.Duration) (string, error) {
+	z, err := s.rdb.BZPopMin(ctx, timeout, s.keys.WebhookFanout()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("wait for fan-out: %w", err)
+	}
+	m, _ := z.Member.(string)
+	return m, nil
+}
+
+// EventBody returns an event's JSON exactly as stored: the body of its
+// webhook deliveries.
+func (s *Store) EventBody(ctx context.Context, merchantID, id string) ([]byte, error) {
+	b, err := s.rdb.HGet(ctx, s.keys.Events(merchantID), id).Bytes()
+	if err != nil {
+		return nil, notFound(err, "event")
+	}
+	return b, nil
+}
+
 // Outbox returns up to n event ids from the head of a merchant's outbox
 // with the events themselves (an id whose event is gone has none).
 func (s *Store) Outbox(ctx context.Context, merchantID string, n int) ([]string, map[string]*sg.Event, error) {
@@ -352,12 +377,14 @@ type Lease struct {
 }
 
 // Claim leases up to n due deliveries for leaseFor, at most perEndpoint in
-// flight per endpoint; deliveries whose lease ended are due again.
-func (s *Store) Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int) ([]Lease, error) {
+// flight per endpoint; a due delivery whose endpoint is at its limit is put
+// off by deferFor, so it never blocks the deliveries behind it. Deliveries
+// whose lease ended are due again.
+func (s *Store) Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int, deferFor time.Duration) ([]Lease, error) {
 	k := s.keys
 	res, err := deliveryClaimScript.Run(ctx, s.rdb, []string{
 		k.DeliveriesDue(), k.DeliveriesLeased(), k.DeliveryLeaseTokens(), k.EndpointsInFlight(), k.Deliveries(), k.DeliveryLeaseSeq(),
-	}, now.UnixMilli(), leaseFor.Milliseconds(), n, perEndpoint).StringSlice()
+	}, now.UnixMilli(), leaseFor.Milliseconds(), n, perEndpoint, max(deferFor.Milliseconds(), 1)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}

@@ -31,8 +31,8 @@ func NewHTTPClient(g *Guard, timeout time.Duration) *http.Client {
 			DialContext:            g.DialContext,
 			ForceAttemptHTTP2:      true,
 			TLSHandshakeTimeout:    10 * time.Second,
-			MaxIdleConns:           100,
-			MaxIdleConnsPerHost:    4,
+			MaxIdleConns:           256,
+			MaxIdleConnsPerHost:    64, // as many as the per-endpoint limit lets run at once
 			IdleConnTimeout:        90 * time.Second,
 			MaxResponseHeaderBytes: 64 << 10,
 		},

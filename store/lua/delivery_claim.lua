@@ -1,7 +1,7 @@
 -- delivery_claim.lua: lease due deliveries to a dispatcher. Deliveries
 -- whose lease ended (their dispatcher died) are due again first. A
 -- delivery whose endpoint already has its limit of attempts in flight is
--- put back a second later, so it never blocks the deliveries behind it.
+-- put off a little, so it never blocks the deliveries behind it.
 --
 -- KEYS[1] due              ZSET delivery id scored by next attempt (unix ms)
 -- KEYS[2] leased           ZSET delivery id scored by lease end (unix ms)
@@ -10,7 +10,8 @@
 -- KEYS[5] deliveries       HASH delivery id -> json
 -- KEYS[6] lease sequence   STRING counter the tokens come from
 -- ARGV[1] now (unix ms), ARGV[2] lease length (ms), ARGV[3] most deliveries
--- to lease, ARGV[4] most attempts in flight per endpoint
+-- to lease, ARGV[4] most attempts in flight per endpoint, ARGV[5] how long
+-- to put off a delivery whose endpoint is at its limit (ms)
 --
 -- Returns a flat list: delivery id, lease token, delivery json, ...
 --
@@ -42,7 +43,7 @@ for _, id in ipairs(due) do
   end
   local ep = endpoint(id)
   if tonumber(redis.call('HGET', KEYS[4], ep) or '0') >= limit then
-    redis.call('ZADD', KEYS[1], now + 1000, id)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), id)
   else
     local token = redis.call('INCR', KEYS[6])
     redis.call('ZREM', KEYS[1], id)
