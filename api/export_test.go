@@ -6,13 +6,18 @@ import sg "github.com/stablegate/stablegate"
 // form, to the Go value its handler decodes into, so the OpenAPI test can
 // compare each documented request schema with the struct field by field.
 var RequestBodies = map[string]any{
-	"POST /v1/checkouts":                     createCheckoutRequest{},
-	"POST /v1/checkouts/{id}/cancel":         struct{}{},
-	"POST /v1/checkouts/{id}/payment_method": sg.PaymentMethod{},
-	"POST /v1/wallets":                       createWalletRequest{},
-	"PATCH /v1/merchant":                     updateMerchantRequest{},
-	"POST /admin/v1/merchants":               adminCreateMerchantRequest{},
-	"POST /admin/v1/merchants/{id}/keys":     adminCreateKeyRequest{},
-	"POST /admin/v1/keys/{id}/revoke":        struct{}{},
-	"POST /v1/payments/{id}/attach":          attachRequest{},
+	"POST /v1/checkouts":                                                 createCheckoutRequest{},
+	"POST /v1/checkouts/{id}/cancel":                                     struct{}{},
+	"POST /v1/checkouts/{id}/payment_method":                             sg.PaymentMethod{},
+	"POST /v1/wallets":                                                   createWalletRequest{},
+	"PATCH /v1/merchant":                                                 updateMerchantRequest{},
+	"POST /admin/v1/merchants":                                           adminCreateMerchantRequest{},
+	"POST /admin/v1/merchants/{id}/keys":                                 adminCreateKeyRequest{},
+	"POST /admin/v1/keys/{id}/revoke":                                    struct{}{},
+	"POST /v1/payments/{id}/attach":                                      attachRequest{},
+	"POST /v1/webhook-endpoints":                                         createEndpointRequest{},
+	"PATCH /v1/webhook-endpoints/{id}":                                   updateEndpointRequest{},
+	"POST /v1/webhook-endpoints/{id}/rotate-secret":                      rotateSecretRequest{},
+	"POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver": struct{}{},
+	"POST /v1/events/{id}/redeliver":                                     struct{}{},
 }

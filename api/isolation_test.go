@@ -23,16 +23,26 @@ type idRoute struct {
 }
 
 // idRoutes are all /v1 routes that take an id, aimed at the given objects.
-func idRoutes(checkoutID, walletID, eventID, paymentID string) map[string]idRoute {
+func idRoutes(checkoutID, walletID, eventID, paymentID, endpointID, deliveryID string) map[string]idRoute {
 	return map[string]idRoute{
-		"GET /v1/checkouts/{id}":                 {http.MethodGet, "/v1/checkouts/{id}", checkoutID, nil},
-		"POST /v1/checkouts/{id}/cancel":         {http.MethodPost, "/v1/checkouts/{id}/cancel", checkoutID, nil},
-		"POST /v1/checkouts/{id}/payment_method": {http.MethodPost, "/v1/checkouts/{id}/payment_method", checkoutID, map[string]string{"chain": "base-sepolia", "token": "USDC"}},
-		"GET /v1/wallets/{id}":                   {http.MethodGet, "/v1/wallets/{id}", walletID, nil},
-		"DELETE /v1/wallets/{id}":                {http.MethodDelete, "/v1/wallets/{id}", walletID, nil},
-		"GET /v1/events/{id}":                    {http.MethodGet, "/v1/events/{id}", eventID, nil},
-		"GET /v1/payments/{id}":                  {http.MethodGet, "/v1/payments/{id}", paymentID, nil},
-		"POST /v1/payments/{id}/attach":          {http.MethodPost, "/v1/payments/{id}/attach", paymentID, map[string]string{"checkout": checkoutID}},
+		"GET /v1/checkouts/{id}":                        {http.MethodGet, "/v1/checkouts/{id}", checkoutID, nil},
+		"POST /v1/checkouts/{id}/cancel":                {http.MethodPost, "/v1/checkouts/{id}/cancel", checkoutID, nil},
+		"POST /v1/checkouts/{id}/payment_method":        {http.MethodPost, "/v1/checkouts/{id}/payment_method", checkoutID, map[string]string{"chain": "base-sepolia", "token": "USDC"}},
+		"GET /v1/wallets/{id}":                          {http.MethodGet, "/v1/wallets/{id}", walletID, nil},
+		"DELETE /v1/wallets/{id}":                       {http.MethodDelete, "/v1/wallets/{id}", walletID, nil},
+		"GET /v1/events/{id}":                           {http.MethodGet, "/v1/events/{id}", eventID, nil},
+		"GET /v1/payments/{id}":                         {http.MethodGet, "/v1/payments/{id}", paymentID, nil},
+		"POST /v1/payments/{id}/attach":                 {http.MethodPost, "/v1/payments/{id}/attach", paymentID, map[string]string{"checkout": checkoutID}},
+		"GET /v1/events/{id}/deliveries":                {http.MethodGet, "/v1/events/{id}/deliveries", eventID, nil},
+		"POST /v1/events/{id}/redeliver":                {http.MethodPost, "/v1/events/{id}/redeliver", eventID, nil},
+		"GET /v1/webhook-endpoints/{id}":                {http.MethodGet, "/v1/webhook-endpoints/{id}", endpointID, nil},
+		"PATCH /v1/webhook-endpoints/{id}":              {http.MethodPatch, "/v1/webhook-endpoints/{id}", endpointID, map[string]any{"disabled": true}},
+		"DELETE /v1/webhook-endpoints/{id}":             {http.MethodDelete, "/v1/webhook-endpoints/{id}", endpointID, nil},
+		"POST /v1/webhook-endpoints/{id}/rotate-secret": {http.MethodPost, "/v1/webhook-endpoints/{id}/rotate-secret", endpointID, map[string]any{"overlap_seconds": 0}},
+		"GET /v1/webhook-endpoints/{id}/deliveries":     {http.MethodGet, "/v1/webhook-endpoints/{id}/deliveries", endpointID, nil},
+		// The delivery is the object's own: another merchant's endpoint
+		// in the path hides it, as the test below checks separately.
+		"POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver": {http.MethodPost, "/v1/webhook-endpoints/{id}/deliveries/" + deliveryID + "/redeliver", endpointID, nil},
 	}
 }
 
@@ -57,7 +67,11 @@ func TestTenantIsolation(t *testing.T) {
 	bEvt := e.get("/v1/events", b.Key).ExpectStatus(t, http.StatusOK).IDs(t)[0]
 	aPay := e.payment(a.Key, "base-sepolia", baseSepoliaUSDC, e.get("/v1/wallets/"+aWallet, a.Key).Object(t)["address"].(string))
 	bPay := e.payment(b.Key, "base-sepolia", baseSepoliaUSDC, e.get("/v1/wallets/"+bWallet, b.Key).Object(t)["address"].(string))
-	aObjects := []string{aWallet, aCo, aEvt, aPay}
+	aEp := e.createEndpoint(a.Key, hookURL, "*")["id"].(string)
+	bEp := e.createEndpoint(b.Key, hookURL, "*")["id"].(string)
+	aDlv := e.enqueue(a.ID, false, aEvt, aEp)
+	e.enqueue(b.ID, false, bEvt, bEp)
+	aObjects := []string{aWallet, aCo, aEvt, aPay, aEp, aDlv}
 	snapshot := func() []string {
 		return []string{
 			string(e.get("/v1/checkouts/"+aCo, a.Key).ExpectStatus(t, http.StatusOK).Body),
@@ -65,11 +79,14 @@ func TestTenantIsolation(t *testing.T) {
 			string(e.get("/v1/events/"+aEvt, a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/events?limit=100", a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/payments/"+aPay, a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/webhook-endpoints/"+aEp, a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/webhook-endpoints/"+aEp+"/deliveries", a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/events/"+aEvt+"/deliveries", a.Key).ExpectStatus(t, http.StatusOK).Body),
 		}
 	}
 	before := snapshot()
 
-	routes := idRoutes(aCo, aWallet, aEvt, aPay)
+	routes := idRoutes(aCo, aWallet, aEvt, aPay, aEp, aDlv)
 	for op := range serverOps(e.srv) {
 		if strings.Contains(op, " /v1/") && strings.Contains(op, "{id}") {
 			if _, ok := routes[op]; !ok {
@@ -77,7 +94,8 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
-	missing := map[string]string{"/v1/checkouts/": "co_0000000000000000000000000a", "/v1/wallets/": "wal_0000000000000000000000000a", "/v1/events/": "evt_0000000000000000000000000a", "/v1/payments/": "pay_0000000000000000000000000a"}
+	missing := map[string]string{"/v1/checkouts/": "co_0000000000000000000000000a", "/v1/wallets/": "wal_0000000000000000000000000a", "/v1/events/": "evt_0000000000000000000000000a", "/v1/payments/": "pay_0000000000000000000000000a",
+		"/v1/webhook-endpoints/": "we_0000000000000000000000000a"}
 	for op, r := range routes {
 		t.Run(op, func(t *testing.T) {
 			e := e.with(t)
@@ -98,7 +116,7 @@ func TestTenantIsolation(t *testing.T) {
 				t.Fatalf("A's object answers %d %+v, a missing one %d %+v: B can tell A's ids exist", got.Status, ge, want.Status, we)
 			}
 			// B's own object works on the same route (the case is not vacuous).
-			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt, aPay: bPay}[r.id]
+			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt, aPay: bPay, aEp: bEp}[r.id]
 			if r.method == http.MethodGet {
 				e.send(t, r.req(b.Key, own)).ExpectStatus(t, http.StatusOK)
 			}
@@ -113,7 +131,8 @@ func TestTenantIsolation(t *testing.T) {
 	for _, path := range []string{
 		"/v1/checkouts", "/v1/checkouts?order_id=shared", "/v1/checkouts?status=open", "/v1/checkouts?starting_after=" + aCo,
 		"/v1/checkouts?ending_before=co_0", "/v1/wallets", "/v1/events", "/v1/events?type=checkout.created", "/v1/events?ending_before=evt_0",
-		"/v1/payments", "/v1/payments?unmatched=true",
+		"/v1/payments", "/v1/payments?unmatched=true", "/v1/webhook-endpoints", "/v1/webhook-endpoints?ending_before=we_0",
+		"/v1/webhook-endpoints/" + bEp + "/deliveries", "/v1/events/" + bEvt + "/deliveries",
 	} {
 		r := e.get(path, b.Key).ExpectStatus(t, http.StatusOK)
 		ids := r.IDs(t)
@@ -155,27 +174,32 @@ func TestModeIsolation(t *testing.T) {
 	testCo := e.createCheckout(a.Key, map[string]any{"price": "49.00"})
 	testEvt := e.get("/v1/events", a.Key).ExpectStatus(t, http.StatusOK).IDs(t)[0]
 	testPay := e.payment(a.Key, "base-sepolia", baseSepoliaUSDC, testWallet["address"].(string))
+	liveEp := e.createEndpoint(live, hookURL, "*")["id"].(string)
+	liveDlv := e.enqueue(a.ID, true, liveEvt, liveEp)
+	testEp := e.createEndpoint(a.Key, hookURL, "*")["id"].(string)
+	testDlv := e.enqueue(a.ID, false, testEvt, testEp)
 
 	for _, c := range []struct {
 		key, other  string
 		co, wal, ev string
 		pay         string
+		ep, dlv     string
 		ownCo       string
 	}{
-		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, livePay, testCo["id"].(string)},
-		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, testPay, liveCo["id"].(string)},
+		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, livePay, liveEp, liveDlv, testCo["id"].(string)},
+		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, testPay, testEp, testDlv, liveCo["id"].(string)},
 	} {
 		t.Run(c.other, func(t *testing.T) {
 			e := e.with(t)
-			for op, r := range idRoutes(c.co, c.wal, c.ev, c.pay) {
+			for op, r := range idRoutes(c.co, c.wal, c.ev, c.pay, c.ep, c.dlv) {
 				got := e.send(t, r.req(c.key, r.id))
 				if got.Status != http.StatusNotFound || got.Error(t).Code != "resource_missing" {
 					t.Errorf("%s: %d %s, want 404 resource_missing", op, got.Status, got.Body)
 				}
 			}
-			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events", "/v1/payments"} {
+			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events", "/v1/payments", "/v1/webhook-endpoints"} {
 				ids := e.get(path, c.key).ExpectStatus(t, http.StatusOK).IDs(t)
-				for _, id := range []string{c.co, c.wal, c.ev, c.pay} {
+				for _, id := range []string{c.co, c.wal, c.ev, c.pay, c.ep} {
 					if slices.Contains(ids, id) {
 						t.Errorf("%s lists %s of the other mode", path, id)
 					}
@@ -193,6 +217,16 @@ func TestModeIsolation(t *testing.T) {
 	}
 	e.get("/v1/wallets/"+liveWallet["id"].(string), live).ExpectStatus(t, http.StatusOK)
 	e.get("/v1/wallets/"+testWallet["id"].(string), a.Key).ExpectStatus(t, http.StatusOK)
+	for key, ep := range map[string]string{live: liveEp, a.Key: testEp} {
+		if got := e.get("/v1/webhook-endpoints/"+ep, key).ExpectStatus(t, http.StatusOK).Object(t); got["status"] != "enabled" {
+			t.Fatalf("endpoint %s is %v after requests from the other mode", ep, got["status"])
+		}
+	}
+	for _, dlv := range []string{liveDlv, testDlv} {
+		if d, err := e.store.Delivery(context.Background(), a.ID, dlv); err != nil || d.Redelivery || d.Status != "failed" {
+			t.Fatalf("delivery %s after requests from the other mode: %+v, %v", dlv, d, err)
+		}
+	}
 }
 
 // payment records a transfer of 1.234567 tokens to address through the real

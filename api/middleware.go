@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,16 +227,56 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		status := c.Response().Status
-		if status >= 500 {
+		body, ok := replayBody(c, rec.body.Bytes())
+		if status >= 500 || !ok {
 			err = s.idem.AbortIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner)
 		} else {
-			err = s.idem.FinishIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner, status, rec.body.Bytes())
+			err = s.idem.FinishIdempotent(wctx, p.MerchantID, p.Livemode, key, st.Owner, status, body)
 		}
 		if err != nil {
 			s.log.Error("store idempotent response", "request_id", requestID(c), "err", err)
 		}
 		return nil
 	}
+}
+
+const ctxReplayWithout = "sg.replay_without"
+
+// replayWithout marks a route whose successful responses carry a secret
+// shown once: idempotent stores them without the named top-level fields,
+// so a replay answers the same object minus the secret and no secret is
+// ever copied into an idempotency record.
+func replayWithout(fields ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(ctxReplayWithout, fields)
+			return next(c)
+		}
+	}
+}
+
+// replayBody returns the response body to store for replay, and false
+// when none may be stored: a marked success that is not a JSON object
+// cannot be cleared of its secret.
+func replayBody(c echo.Context, body []byte) ([]byte, bool) {
+	fields, _ := c.Get(ctxReplayWithout).([]string)
+	if len(fields) == 0 || c.Response().Status >= 300 {
+		return body, true
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, false
+	}
+	for _, f := range fields {
+		delete(obj, f)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as jsonSerializer writes it
+	if err := enc.Encode(obj); err != nil {
+		return nil, false
+	}
+	return b.Bytes(), true
 }
 
 // recorder copies the response body as it is written.

@@ -82,6 +82,7 @@ type Deps struct {
 	Merchants   Merchants
 	Events      Events
 	Payments    Payments
+	Webhooks    Webhooks
 	Idempotency IdempotencyStore
 	Ready       Pinger
 	// Registry receives the HTTP metrics; nil means a fresh one.
@@ -97,6 +98,7 @@ type Server struct {
 	auth      Authenticator
 	events    Events
 	payments  Payments
+	webhooks  Webhooks
 	idem      IdempotencyStore
 	ready     Pinger
 	log       *slog.Logger
@@ -115,7 +117,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{
 		cfg: cfg, checkouts: d.Checkouts, merchants: d.Merchants, auth: d.Merchants,
-		events: d.Events, payments: d.Payments, idem: d.Idempotency, ready: d.Ready, log: d.Log,
+		events: d.Events, payments: d.Payments, webhooks: d.Webhooks, idem: d.Idempotency, ready: d.Ready, log: d.Log,
 		registry: d.Registry, metrics: newHTTPMetrics(d.Registry),
 	}
 	e := echo.New()
@@ -173,6 +175,18 @@ func (s *Server) routes() {
 	v1.POST("/payments/:id/attach", s.attachPayment)
 	v1.GET("/events", s.listEvents)
 	v1.GET("/events/:id", s.getEvent)
+	v1.GET("/events/:id/deliveries", s.listEventDeliveries)
+	v1.POST("/events/:id/redeliver", s.redeliverEvent)
+	// A replay of these returns the endpoint without its secret: the
+	// secret is shown once and never copied into an idempotency record.
+	v1.POST("/webhook-endpoints", s.createEndpoint, replayWithout("secret"))
+	v1.GET("/webhook-endpoints", s.listEndpoints)
+	v1.GET("/webhook-endpoints/:id", s.getEndpoint)
+	v1.PATCH("/webhook-endpoints/:id", s.updateEndpoint)
+	v1.DELETE("/webhook-endpoints/:id", s.deleteEndpoint)
+	v1.POST("/webhook-endpoints/:id/rotate-secret", s.rotateSecret, replayWithout("secret"))
+	v1.GET("/webhook-endpoints/:id/deliveries", s.listEndpointDeliveries)
+	v1.POST("/webhook-endpoints/:id/deliveries/:delivery_id/redeliver", s.redeliver)
 
 	// The admin API keeps no idempotency records: its responses carry
 	// secret keys, which must never be stored.

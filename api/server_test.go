@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +30,7 @@ import (
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
+	"github.com/stablegate/stablegate/webhooks"
 )
 
 // operatorToken is the admin token of every test server.
@@ -40,6 +43,8 @@ type env struct {
 	store     *store.Store
 	merchants *merchant.Service
 	checkouts *checkout.Service
+	webhooks  *webhooks.Endpoints
+	clock     *monoClock // the services' clock
 	srv       *api.Server
 	ts        *httptest.Server
 	doc       *openAPIDoc
@@ -51,13 +56,16 @@ func newEnv(t *testing.T, tweak ...func(*api.Config, *api.Deps)) *env {
 	t.Helper()
 	st := storetest.New(t)
 	reg := chains.Builtin()
-	clock := (&monoClock{}).Now
+	mono := &monoClock{}
+	clock := mono.Now
 	log := testLogger(t)
 	e := &env{
 		t:         t,
+		clock:     mono,
 		store:     st,
 		merchants: merchant.New(st, reg, clock),
 		checkouts: checkout.New(st, reg, clock, log),
+		webhooks:  webhooks.NewEndpoints(st, offlineGuard(t), clock, webhooks.DefaultEndpointsConfig()),
 		doc:       loadOpenAPI(t),
 	}
 	cfg := api.DefaultConfig()
@@ -65,7 +73,7 @@ func newEnv(t *testing.T, tweak ...func(*api.Config, *api.Deps)) *env {
 	cfg.RateLimit = 10_000
 	deps := api.Deps{
 		Checkouts: e.checkouts, Merchants: e.merchants, Events: st, Idempotency: st, Ready: st,
-		Payments: checkout.NewSettler(st, reg, clock, log), Log: log,
+		Payments: checkout.NewSettler(st, reg, clock, log), Webhooks: e.webhooks, Log: log,
 	}
 	for _, f := range tweak {
 		f(&cfg, &deps)
@@ -74,6 +82,25 @@ func newEnv(t *testing.T, tweak ...func(*api.Config, *api.Deps)) *env {
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
 	return e
+}
+
+// offlineGuard is the webhook URL guard of the test server: it allows
+// nothing beyond what the gateway allows by default, and resolves names
+// from /etc/hosts only, so no test sends a DNS query off the machine. allow
+// is the operator's allow-list.
+func offlineGuard(t testing.TB, allow ...string) *webhooks.Guard {
+	t.Helper()
+	g, err := webhooks.NewGuard(allow...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Resolver = &net.Resolver{
+		PreferGo: true,
+		Dial: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("tests send no DNS queries")
+		},
+	}
+	return g
 }
 
 // monoClock is the wall clock made strictly increasing by at least a
