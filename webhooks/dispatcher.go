@@ -50,7 +50,7 @@ type DispatcherConfig struct {
 	Timeout time.Duration
 	// Lease is how long a dispatcher owns a delivery it is attempting; when
 	// it dies, another retries the delivery once the lease ends. It must
-	// exceed Timeout. Default Timeout + 15s.
+	// exceed Timeout. Default Timeout + 5s.
 	Lease time.Duration
 	// Poll is how often an idle dispatcher looks for due deliveries, such as
 	// retries coming due or deliveries another replica fanned out. Default
@@ -70,7 +70,7 @@ type DispatcherConfig struct {
 // DispatcherConfig.
 func DefaultDispatcherConfig() DispatcherConfig {
 	return DispatcherConfig{
-		Workers: 64, PerEndpoint: 16, Timeout: DefaultTimeout, Lease: DefaultTimeout + 15*time.Second,
+		Workers: 64, PerEndpoint: 16, Timeout: DefaultTimeout, Lease: DefaultTimeout + 5*time.Second,
 		Poll: 100 * time.Millisecond, SweepInterval: 30 * time.Second, DisableAfter: 5 * 24 * time.Hour, Version: "dev",
 	}
 }
@@ -242,7 +242,7 @@ func (d *Dispatcher) fanoutMerchant(ctx context.Context, merchantID string) erro
 // NewDelivery returns the pending delivery of evt to ep, due at once.
 func NewDelivery(evt *sg.Event, ep *sg.WebhookEndpoint, now time.Time) *sg.Delivery {
 	return &sg.Delivery{
-		ID: sg.DeliveryID(evt.ID, ep.ID), Object: "webhook_delivery", Livemode: evt.Livemode,
+		ID: sg.DeliveryID(evt.ID, ep.ID), Object: ObjectDelivery, Livemode: evt.Livemode,
 		EndpointID: ep.ID, EventID: evt.ID, EventType: evt.Type, Status: sg.DeliveryPending,
 		Attempts: []sg.Attempt{}, NextAttemptAt: now.Unix(), Created: now.Unix(), MerchantID: evt.MerchantID,
 	}
@@ -287,7 +287,10 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 			wg.Go(func() {
 				defer func() {
 					<-slots
-					freed <- struct{}{}
+					select {
+					case freed <- struct{}{}:
+					default: // the loop will see the free slot anyway
+					}
 				}()
 				d.attempt(ctx, l)
 			})
@@ -470,6 +473,9 @@ func (d *Dispatcher) finish(ctx context.Context, l store.Lease, outcome string, 
 // disable, when set, disables it at once with that reason. Only changes
 // are written.
 func (d *Dispatcher) endpointHealth(ctx context.Context, ep *sg.WebhookEndpoint, at time.Time, ok bool, disable string) {
+	if ok && ep.FailingSince == 0 {
+		return // the common case, decided on the endpoint as the attempt read it
+	}
 	for range 5 {
 		cur, v, err := d.store.Endpoint(ctx, ep.MerchantID, ep.ID)
 		if err != nil {

@@ -49,7 +49,7 @@ type received struct {
 
 // receiver is a real HTTP server on loopback whose answers the test sets.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	ln     net.Listener
 	srv    *http.Server
 	mu     sync.Mutex
@@ -57,7 +57,7 @@ type receiver struct {
 	handle http.HandlerFunc
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,12 +66,16 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{t: t, ln: ln}
 	r.handle = func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
 	r.start(ln)
-	t.Cleanup(func() { r.srv.Close() })
+	t.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.srv.Close()
+	})
 	return r
 }
 
 func (r *receiver) start(ln net.Listener) {
-	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.got = append(r.got, received{header: req.Header.Clone(), body: body})
@@ -79,7 +83,10 @@ func (r *receiver) start(ln net.Listener) {
 		r.mu.Unlock()
 		h(w, req)
 	})}
-	go func() { _ = r.srv.Serve(ln) }()
+	r.mu.Lock()
+	r.srv = srv
+	r.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
 }
 
 func (r *receiver) url() string { return "http://" + r.ln.Addr().String() + "/hook" }
@@ -100,6 +107,8 @@ func (r *receiver) requests() []received {
 // down stops the receiver: connections are refused until up.
 func (r *receiver) down() {
 	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err := r.srv.Close(); err != nil {
 		r.t.Fatal(err)
 	}
@@ -121,7 +130,7 @@ func status(code int) http.HandlerFunc {
 }
 
 type dispatchFixture struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	st       *store.Store
 	clock    *dispatchClock
@@ -134,7 +143,7 @@ type dispatchFixture struct {
 	mu       sync.Mutex
 }
 
-func newDispatchFixture(t *testing.T, tune func(*webhooks.DispatcherConfig)) *dispatchFixture {
+func newDispatchFixture(t testing.TB, tune func(*webhooks.DispatcherConfig)) *dispatchFixture {
 	t.Helper()
 	f := &dispatchFixture{t: t, ctx: context.Background(), st: storetest.New(t), clock: &dispatchClock{now: dispatchT0}}
 	f.merchant = sg.NewID(sg.PrefixMerchant, dispatchT0)

@@ -21,6 +21,7 @@ import (
 	"github.com/stablegate/stablegate/checkout"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
+	"github.com/stablegate/stablegate/webhooks"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -86,8 +87,11 @@ type app struct {
 	merchants *merchant.Service
 	checkouts *checkout.Service
 	settler   *checkout.Settler
-	api       *api.Server
-	promReg   *prometheus.Registry
+	endpoints *webhooks.Endpoints
+	// dispatcher delivers webhooks; nil on an API-only replica.
+	dispatcher *webhooks.Dispatcher
+	api        *api.Server
+	promReg    *prometheus.Registry
 }
 
 func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *chains.Registry, log *slog.Logger) (*app, error) {
@@ -107,16 +111,51 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	}, []string{"chain", "outcome"})
 	promReg.MustRegister(payments)
 	a.settler.Observe = func(chain, outcome string) { payments.WithLabelValues(chain, outcome).Inc() }
+	if err := a.wireWebhooks(cfg.Webhooks); err != nil {
+		return nil, err
+	}
 	apiCfg := api.DefaultConfig()
 	apiCfg.OperatorToken = cfg.OperatorToken
 	apiCfg.RateLimit = cfg.RateLimit
 	apiCfg.Version = version
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
-		Payments: a.settler,
+		Payments: a.settler, Webhooks: a.endpoints,
 		Registry: promReg, Log: log,
 	})
 	return a, nil
+}
+
+// wireWebhooks builds the endpoint service and, unless cfg has no workers,
+// the dispatcher with its metrics.
+func (a *app) wireWebhooks(cfg WebhooksConfig) error {
+	guard, err := webhooks.NewGuard(cfg.Allow...)
+	if err != nil {
+		return err
+	}
+	ecfg := webhooks.DefaultEndpointsConfig()
+	ecfg.MaxPerMode, ecfg.RotationOverlap = cfg.MaxEndpoints, cfg.RotationOverlap
+	a.endpoints = webhooks.NewEndpoints(a.store, guard, nil, ecfg)
+	if cfg.Workers == 0 {
+		return nil
+	}
+	dcfg := webhooks.DefaultDispatcherConfig()
+	dcfg.Workers, dcfg.PerEndpoint, dcfg.Timeout, dcfg.Lease = cfg.Workers, cfg.PerEndpoint, cfg.Timeout, cfg.Timeout+5*time.Second
+	dcfg.Version = version
+	if err := dcfg.Validate(); err != nil {
+		return err
+	}
+	a.dispatcher = webhooks.NewDispatcher(a.store, guard, dcfg, nil, a.log)
+	attempts := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stablegate_webhook_attempts_seconds",
+		Help:    "Webhook delivery attempts by outcome (succeeded, retrying, failed) and their latency.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
+	}, []string{"outcome"})
+	a.promReg.MustRegister(attempts)
+	a.dispatcher.Observe = func(outcome string, latency time.Duration) {
+		attempts.WithLabelValues(outcome).Observe(latency.Seconds())
+	}
+	return nil
 }
 
 // serve runs the HTTP server and the background loops until ctx ends, then
@@ -136,6 +175,9 @@ func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler)
 		MaxHeaderBytes:    64 << 10,
 	}
 	go a.checkouts.RunSweeper(ctx, a.cfg.SweepInterval)
+	if a.dispatcher != nil {
+		go a.dispatcher.Run(ctx)
+	}
 	if a.cfg.Watch == nil || len(a.cfg.Watch) > 0 {
 		if err := a.startWatchers(ctx); err != nil {
 			return err

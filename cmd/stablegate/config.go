@@ -54,6 +54,29 @@ type Config struct {
 	WatchLeaseTTL time.Duration `yaml:"watch_lease_ttl"`
 	// Chains overrides built-in chains and adds custom ones. Default none.
 	Chains chains.Config `yaml:"chains"`
+	// Webhooks tunes webhook delivery.
+	Webhooks WebhooksConfig `yaml:"webhooks"`
+}
+
+// WebhooksConfig tunes webhook endpoints and their delivery.
+type WebhooksConfig struct {
+	// Workers is how many deliveries one replica attempts at once; 0 makes
+	// an API-only replica that delivers nothing. Default 64.
+	Workers int `yaml:"workers"`
+	// PerEndpoint is how many attempts one endpoint may have in flight
+	// across all replicas. Default 16.
+	PerEndpoint int `yaml:"per_endpoint"`
+	// Timeout bounds one attempt. Default 15s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Allow lists networks ("10.0.0.0/8"), addresses and host names that
+	// endpoints may use although they are private or loopback; they may
+	// also use http in live mode. Default none (dev mode allows loopback).
+	Allow []string `yaml:"allow"`
+	// RotationOverlap is how long a rotated-out secret keeps signing beside
+	// the new one unless the request says otherwise. Default 24h.
+	RotationOverlap time.Duration `yaml:"rotation_overlap"`
+	// MaxEndpoints is the most endpoints a merchant has per mode. Default 16.
+	MaxEndpoints int `yaml:"max_endpoints"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -65,6 +88,9 @@ func DefaultConfig() Config {
 		SweepInterval: time.Second,
 		WatchLeaseTTL: 15 * time.Second,
 		LogLevel:      "info",
+		Webhooks: WebhooksConfig{
+			Workers: 64, PerEndpoint: 16, Timeout: 15 * time.Second, RotationOverlap: 24 * time.Hour, MaxEndpoints: 16,
+		},
 	}
 }
 
@@ -81,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if c.WatchLeaseTTL < time.Second {
 		return errors.New("watch_lease_ttl must be at least 1s")
+	}
+	if w := c.Webhooks; w.Workers < 0 || w.PerEndpoint < 1 || w.Timeout < time.Second || w.RotationOverlap < 0 || w.MaxEndpoints < 1 {
+		return errors.New("webhooks: workers must not be negative, per_endpoint and max_endpoints at least 1, timeout at least 1s")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -77,6 +77,8 @@ func runDev(ctx context.Context, args []string) error {
 	if cfg.Watch == nil {
 		cfg.Watch = []string{devChainID} // try-it-out mode touches no public network
 	}
+	// Webhooks to a receiver on this machine, as when trying it out.
+	cfg.Webhooks.Allow = append(cfg.Webhooks.Allow, "127.0.0.0/8", "::1/128", "localhost")
 	a, closeApp, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
