@@ -74,15 +74,36 @@ type gateway struct {
 // test ends, and its logs are printed if the test failed.
 func startGateway(t testing.TB, chain *testChain, r *resetter) *gateway {
 	t.Helper()
-	rdb := storetest.Client(t)
-	prefix := storetest.Prefix()
-	// Registered first, so it runs after the process is killed.
-	t.Cleanup(func() { storetest.Flush(rdb, prefix) })
-
-	dir := t.TempDir()
-	listen := "127.0.0.1:" + strconv.Itoa(anviltest.FreePort(t))
+	prefix := redisPrefix(t)
+	listen := freeAddr(t)
 	cfg := fmt.Sprintf(gatewayConfig, listen, storetest.URL(), anvilChainID,
 		r.URL(), chain.rpcURL, chain.wsURL, chain.usdt.Hex(), chain.usdc.Hex())
+	return launchGateway(t, prefix, listen, cfg)
+}
+
+// redisPrefix returns a fresh Redis key prefix for the gateways of one test,
+// whose keys are deleted when the test ends.
+func redisPrefix(t testing.TB) string {
+	t.Helper()
+	rdb := storetest.Client(t)
+	prefix := storetest.Prefix()
+	// Registered before any gateway, so it runs after they are killed.
+	t.Cleanup(func() { storetest.Flush(rdb, prefix) })
+	return prefix
+}
+
+// freeAddr returns a free loopback address to listen on.
+func freeAddr(t testing.TB) string {
+	return "127.0.0.1:" + strconv.Itoa(anviltest.FreePort(t))
+}
+
+// launchGateway starts `stablegate serve` with the YAML config cfg (which
+// listens on listen) under a Redis prefix and waits until it is ready. The
+// process is killed when the test ends, and its logs are printed if the
+// test failed.
+func launchGateway(t testing.TB, prefix, listen, cfg string) *gateway {
+	t.Helper()
+	dir := t.TempDir()
 	path := filepath.Join(dir, "stablegate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -97,7 +118,7 @@ func startGateway(t testing.TB, chain *testChain, r *resetter) *gateway {
 	g.env = append(g.env,
 		"STABLEGATE_OPERATOR_TOKEN="+g.operator,
 		"STABLEGATE_REDIS_PREFIX="+prefix,
-		"STABLEGATE_RATE_LIMIT=0", // the crash test creates 200 checkouts in a burst
+		"STABLEGATE_RATE_LIMIT=0", // the crash tests create checkouts in bursts
 		"STABLEGATE_LOG_LEVEL=info",
 	)
 	t.Cleanup(func() {

@@ -447,12 +447,8 @@ func (s *Endpoints) RedeliverEvent(ctx context.Context, p sg.Principal, eventID 
 		d, err := s.store.Delivery(ctx, p.MerchantID, sg.DeliveryID(ev.ID, e.ID))
 		switch {
 		case sg.IsCode(err, sg.ENOTFOUND):
-			d = &sg.Delivery{
-				ID: sg.DeliveryID(ev.ID, e.ID), Object: ObjectDelivery, Livemode: ev.Livemode,
-				EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type, Status: sg.DeliveryPending,
-				Attempts: []sg.Attempt{}, NextAttemptAt: now.Unix(), Created: now.Unix(),
-				MerchantID: p.MerchantID, Redelivery: true,
-			}
+			d = NewDelivery(ev, e, now)
+			d.Redelivery = true
 			fresh = append(fresh, d)
 		case err != nil:
 			return nil, err
