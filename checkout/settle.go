@@ -27,6 +27,7 @@ type SettleStore interface {
 	AddressOwners(ctx context.Context, chain string, addrs []string) (map[string]string, error)
 	LookupTransfers(ctx context.Context, qs []store.TransferQuery) ([]store.TransferState, error)
 	CheckoutsByRef(ctx context.Context, refs [][2]string) ([]*sg.Checkout, error)
+	PaymentsByRef(ctx context.Context, refs [][2]string) ([]*sg.Payment, error)
 	ApplyMany(ctx context.Context, chs []store.Change) ([]error, error)
 	AddPendingMany(ctx context.Context, chain string, refs []store.PendingRef) error
 	ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error)
@@ -71,26 +72,35 @@ func NewSettler(st SettleStore, reg *chains.Registry, clock sg.Clock, log *slog.
 // pendingBatch bounds the payments settled per call.
 const pendingBatch = 500
 
-// Transfers records every transfer to a merchant's address as a payment and
-// applies the ones that hit a reservation to their checkout. New transfers,
-// the common case, are settled together in a few round trips whatever
-// their number; a transfer seen before, or one that races with another
-// change of its checkout, goes through the one-at-a-time path, which
-// decides from the stored state.
-func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Transfer) error {
+// Match is what matching decides about one transfer, before anything is
+// written: whose it is, whether it was recorded before, and which checkout
+// reserved its exact amount.
+type Match struct {
+	Transfer chains.Transfer
+	Token    *chains.Token
+	// To is the recipient in the chain's canonical form.
+	To string
+	// Owner is the merchant whose address received it.
+	Owner string
+	// PaymentID is the payment already recording the transfer; "" when
+	// it is new.
+	PaymentID string
+	// Checkout holds the exact amount with a reservation that was live at
+	// the transfer's block time; "" when none did (an unmatched payment).
+	Checkout string
+}
+
+// Match decides, for each transfer of a scanned range, whether it is a
+// payment to a merchant and which checkout reserved it, in two round trips
+// whatever the number of transfers. Transfers of a token the registry does
+// not list, or to an address no merchant holds, are left out: they are
+// never payments.
+func (s *Settler) Match(ctx context.Context, chainID string, ts []chains.Transfer) ([]Match, error) {
 	chain, ok := s.registry.Chain(chainID)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	type item struct {
-		t     chains.Transfer
-		tok   *chains.Token
-		to    string
-		owner string
-		p     *sg.Payment
-		c     *sg.Checkout
-	}
-	var items []*item
+	var ms []Match
 	var addrs []string
 	for _, t := range ts {
 		tok, ok := tokenByContract(chain, t.Token)
@@ -104,90 +114,92 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 		if !slices.Contains(addrs, to) {
 			addrs = append(addrs, to)
 		}
-		items = append(items, &item{t: t, tok: tok, to: to})
+		ms = append(ms, Match{Transfer: t, Token: tok, To: to})
 	}
-	if len(items) == 0 {
-		return nil
+	if len(ms) == 0 {
+		return nil, nil
 	}
 	owners, err := s.store.AddressOwners(ctx, chain.ID, addrs)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	owned := ms[:0]
 	var qs []store.TransferQuery
-	owned := items[:0]
-	for _, it := range items {
-		if it.owner = owners[it.to]; it.owner == "" {
+	for _, m := range ms {
+		if m.Owner = owners[m.To]; m.Owner == "" {
 			continue
 		}
-		owned = append(owned, it)
+		owned = append(owned, m)
 		qs = append(qs, store.TransferQuery{
-			Space:  store.Space{MerchantID: it.owner, Chain: chain.ID, Contract: it.tok.Contract, Address: it.to},
-			TxHash: it.t.TxHash, LogIndex: it.t.LogIndex, Amount: it.t.Amount, At: time.Unix(it.t.BlockTime, 0),
+			Space:  store.Space{MerchantID: m.Owner, Chain: chain.ID, Contract: m.Token.Contract, Address: m.To},
+			TxHash: m.Transfer.TxHash, LogIndex: m.Transfer.LogIndex, Amount: m.Transfer.Amount, At: time.Unix(m.Transfer.BlockTime, 0),
 		})
 	}
 	states, err := s.store.LookupTransfers(ctx, qs)
 	if err != nil {
+		return nil, err
+	}
+	for i := range owned {
+		owned[i].PaymentID = states[i].PaymentID
+		if states[i].Live {
+			owned[i].Checkout = states[i].Holder
+		}
+	}
+	return owned, nil
+}
+
+// Transfers records every transfer to a merchant's address as a payment and
+// applies the ones that hit a reservation to their checkout. New transfers,
+// the common case, are settled together in a few round trips whatever
+// their number, and so are transfers seen before, which change nothing; a
+// transfer reverted by a reorg and mined again, or one that races with
+// another change of its checkout, goes through the one-at-a-time path,
+// which decides from the stored state.
+func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Transfer) error {
+	ms, err := s.Match(ctx, chainID, ts)
+	if err != nil || len(ms) == 0 {
 		return err
 	}
+	chain, _ := s.registry.Chain(chainID)
 	now := s.now()
 	var slow []chains.Transfer
-	var fresh []*item
+	var fresh []*sg.Payment
+	var freshT []chains.Transfer
 	var pending []store.PendingRef
-	var refs [][2]string
-	for i, it := range owned {
-		if states[i].PaymentID != "" {
-			slow = append(slow, it.t)
+	var refs, seenRefs [][2]string
+	var seenT []chains.Transfer
+	for _, m := range ms {
+		if m.PaymentID != "" {
+			seenRefs = append(seenRefs, [2]string{m.Owner, m.PaymentID})
+			seenT = append(seenT, m.Transfer)
 			continue
 		}
-		it.p = newPayment(chain, it.tok, it.t, it.to, it.owner, now)
-		fresh = append(fresh, it)
-		pending = append(pending, store.PendingRef{MerchantID: it.owner, PaymentID: it.p.ID, Block: it.t.BlockNumber})
-		if states[i].Live {
-			refs = append(refs, [2]string{it.owner, states[i].Holder})
-		} else {
-			refs = append(refs, [2]string{})
-		}
+		p := newPayment(chain, m.Token, m.Transfer, m.To, m.Owner, now)
+		fresh = append(fresh, p)
+		freshT = append(freshT, m.Transfer)
+		pending = append(pending, store.PendingRef{MerchantID: m.Owner, PaymentID: p.ID, Block: m.Transfer.BlockNumber})
+		refs = append(refs, [2]string{m.Owner, m.Checkout})
 	}
-	// Pending first: an entry without its payment is dropped at
-	// confirmation, a payment without its entry would never settle.
-	if err := s.store.AddPendingMany(ctx, chain.ID, pending); err != nil {
-		return err
-	}
-	cos, err := s.store.CheckoutsByRef(ctx, refs)
-	if err != nil {
-		return err
-	}
-	changes := make([]store.Change, len(fresh))
-	for i, it := range fresh {
-		changes[i] = store.Change{MerchantID: it.owner, Livemode: it.p.Livemode, Payment: it.p}
-		c := cos[i]
-		if c == nil {
-			continue // unmatched: announced once it is final
-		}
-		old := c.Status
-		typ, err := applyMatch(c, it.p, now)
+	if len(seenRefs) > 0 {
+		// Seen before: nothing changes, unless a reorg reverted the
+		// payment and the transfer is in a block again.
+		ps, err := s.store.PaymentsByRef(ctx, seenRefs)
 		if err != nil {
 			return err
 		}
-		changes[i].Checkout, changes[i].OldStatus = c, old
-		if typ != "" {
-			changes[i].Event = newEvent(c, typ, now)
+		for i, p := range ps {
+			if p == nil || p.Status == sg.PaymentReverted {
+				slow = append(slow, seenT[i])
+			}
 		}
 	}
-	errs, err := s.store.ApplyMany(ctx, changes)
-	if err != nil {
-		return err
-	}
-	for i, err := range errs {
-		switch {
-		case err == nil && changes[i].Checkout != nil:
-			s.Observe(chain.ID, "matched")
-		case err == nil:
-			s.Observe(chain.ID, "unmatched")
-		case sg.IsCode(err, sg.ECONFLICT):
-			slow = append(slow, fresh[i].t) // raced: decide again from the stored state
-		default:
-			return fmt.Errorf("transfer %s: %w", fresh[i].t.ID(), err)
+	if len(fresh) > 0 {
+		raced, err := s.settleFresh(ctx, chain.ID, fresh, pending, refs, now)
+		if err != nil {
+			return err
+		}
+		for _, i := range raced {
+			slow = append(slow, freshT[i])
 		}
 	}
 	for _, t := range slow {
@@ -196,6 +208,56 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 		}
 	}
 	return nil
+}
+
+// settleFresh records new payments, each applied to the checkout of its
+// ref (none when the ref names none), and returns the indexes of those
+// that raced with another change of their checkout.
+func (s *Settler) settleFresh(ctx context.Context, chainID string, fresh []*sg.Payment, pending []store.PendingRef, refs [][2]string, now time.Time) ([]int, error) {
+	// Pending first: an entry without its payment is dropped at
+	// confirmation, a payment without its entry would never settle.
+	if err := s.store.AddPendingMany(ctx, chainID, pending); err != nil {
+		return nil, err
+	}
+	cos, err := s.store.CheckoutsByRef(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]store.Change, len(fresh))
+	for i, p := range fresh {
+		changes[i] = store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p}
+		c := cos[i]
+		if c == nil {
+			continue // unmatched: announced once it is final
+		}
+		old := c.Status
+		typ, err := applyMatch(c, p, now)
+		if err != nil {
+			return nil, err
+		}
+		changes[i].Checkout, changes[i].OldStatus = c, old
+		if typ != "" {
+			changes[i].Event = newEvent(c, typ, now)
+		}
+	}
+	errs, err := s.store.ApplyMany(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	var raced []int
+	for i, err := range errs {
+		switch {
+		case err == nil && changes[i].Checkout != nil:
+			s.Observe(chainID, "matched")
+		case err == nil:
+			s.Observe(chainID, "unmatched")
+		case sg.IsCode(err, sg.ECONFLICT):
+			raced = append(raced, i) // decide again from the stored state
+		default:
+			return nil, fmt.Errorf("payment %s: %w", fresh[i].ID, err)
+		}
+	}
+	return raced, nil
 }
 
 // newPayment is the payment a transfer to owner's address to becomes when
