@@ -76,6 +76,12 @@ func (e *WebhookEndpoint) Wants(typ string) bool {
 	return slices.Contains(e.EnabledEvents, AllEvents) || slices.Contains(e.EnabledEvents, typ)
 }
 
+// Takes reports whether the endpoint is to receive evt now: it is enabled,
+// of the event's mode, and wants its type.
+func (e *WebhookEndpoint) Takes(evt *Event) bool {
+	return e.Status == EndpointEnabled && e.Livemode == evt.Livemode && e.Wants(evt.Type)
+}
+
 // DeliveryStatus is where a delivery of one event to one endpoint stands.
 type DeliveryStatus string
 

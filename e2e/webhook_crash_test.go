@@ -129,10 +129,12 @@ func TestWebhookCrashLosesNothing(t *testing.T) {
 		return recv.distinct() == webhookEvents
 	})
 	t.Logf("last deliveries took %s after the stream", time.Since(start).Round(time.Millisecond))
-	eventually(t, 30*time.Second, "no delivery pending or leased", func() bool {
+	eventually(t, 30*time.Second, "no delivery pending, leased, parked or counted in flight", func() bool {
 		due, _ := rdb.ZCard(t.Context(), keys.DeliveriesDue()).Result()
 		leased, _ := rdb.ZCard(t.Context(), keys.DeliveriesLeased()).Result()
-		return due == 0 && leased == 0
+		parked, _ := rdb.ZCard(t.Context(), keys.DeliveriesParked()).Result()
+		inFlight, _ := rdb.HLen(t.Context(), keys.EndpointsInFlight()).Result()
+		return due == 0 && leased == 0 && parked == 0 && inFlight == 0
 	})
 
 	recv.mu.Lock()

@@ -130,7 +130,7 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 	}
 	c.Version = 1
 	if res == 2 {
-		s.hintFanout(ctx, c.MerchantID)
+		s.HintFanout(ctx, c.MerchantID)
 	}
 	return nil
 }

@@ -236,6 +236,16 @@ func (k Keys) DeliveriesDue() string { return k.webhooks() + "due" }
 // back on DeliveriesDue.
 func (k Keys) DeliveriesLeased() string { return k.webhooks() + "leased" }
 
+// DeliveriesParked is a ZSET (scores 0, ordered by member): due deliveries
+// whose endpoint had its limit of attempts in flight, as
+// "<endpoint id>:<due ms, 15 digits>:<delivery id>", so each endpoint's
+// wait in due order; a freed slot brings the first back to DeliveriesDue.
+func (k Keys) DeliveriesParked() string { return k.webhooks() + "parked" }
+
+// DeliveriesParkedIndex is a HASH: parked delivery id -> its member of
+// DeliveriesParked.
+func (k Keys) DeliveriesParkedIndex() string { return k.webhooks() + "parked:idx" }
+
 // DeliveryLeaseTokens is a HASH: leased delivery id -> the token of its
 // lease, so a dispatcher whose lease ended cannot record its late result.
 func (k Keys) DeliveryLeaseTokens() string { return k.webhooks() + "lease" }

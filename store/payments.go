@@ -43,7 +43,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	}
 	pushed, err := applyResult(ch, applyScript.Run(ctx, s.rdb, keys, args...))
 	if pushed {
-		s.hintFanout(ctx, ch.MerchantID)
+		s.HintFanout(ctx, ch.MerchantID)
 	}
 	return err
 }
@@ -81,7 +81,7 @@ func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 			outbox = append(outbox, chs[i].MerchantID)
 		}
 	}
-	s.hintFanout(ctx, outbox...)
+	s.HintFanout(ctx, outbox...)
 	return errs, nil
 }
 

@@ -193,13 +193,15 @@ func (s *Store) Endpoints(ctx context.Context, merchantID string) ([]*sg.Webhook
 	return out, nil
 }
 
-// hintFanout tells the fan-out that merchants' outboxes hold events. A
-// lost hint only delays the events until the next sweep, so a failure is
-// not the caller's: the event is stored either way.
-func (s *Store) hintFanout(ctx context.Context, merchantIDs ...string) {
+// HintFanout tells the fan-out that merchants' outboxes hold events, behind
+// those hinted before. A lost hint only delays the events until the next
+// sweep, so a failure is not the caller's: the event is stored either way,
+// and a caller that went away does not cancel the hint.
+func (s *Store) HintFanout(ctx context.Context, merchantIDs ...string) {
 	if len(merchantIDs) == 0 {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	now := float64(time.Now().UnixMilli()) // an order of service, not a schedule
 	zs := make([]redis.Z, len(merchantIDs))
 	for i, m := range merchantIDs {
@@ -284,7 +286,7 @@ func (s *Store) DropOutbox(ctx context.Context, merchantID string, ids []string)
 		return fmt.Errorf("drop outbox events: %w", err)
 	}
 	if left.Val() > 0 {
-		s.hintFanout(ctx, merchantID)
+		s.HintFanout(ctx, merchantID)
 	}
 	return nil
 }
@@ -315,7 +317,7 @@ func (s *Store) SweepOutboxes(ctx context.Context) (int, error) {
 			}
 		}
 		found += len(waiting)
-		s.hintFanout(ctx, waiting...)
+		s.HintFanout(ctx, waiting...)
 		if cursor = next; cursor == 0 {
 			return found, nil
 		}
@@ -377,97 +379,133 @@ type Lease struct {
 }
 
 // Claim leases up to n due deliveries for leaseFor, at most perEndpoint in
-// flight per endpoint; a due delivery whose endpoint is at its limit is put
-// off by deferFor, so it never blocks the deliveries behind it. Deliveries
-// whose lease ended are due again.
-func (s *Store) Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int, deferFor time.Duration) ([]Lease, error) {
+// flight per endpoint; a due delivery whose endpoint is at its limit is
+// parked until the endpoint frees a slot, so it never holds up other
+// endpoints' deliveries. Deliveries whose lease ended are due again. more
+// reports that further deliveries may be due now. A record that does not
+// decode is failed at once rather than leased again and again.
+func (s *Store) Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int) (ls []Lease, more bool, err error) {
 	k := s.keys
 	res, err := deliveryClaimScript.Run(ctx, s.rdb, []string{
 		k.DeliveriesDue(), k.DeliveriesLeased(), k.DeliveryLeaseTokens(), k.EndpointsInFlight(), k.Deliveries(), k.DeliveryLeaseSeq(),
-	}, now.UnixMilli(), leaseFor.Milliseconds(), n, perEndpoint, max(deferFor.Milliseconds(), 1)).StringSlice()
+		k.DeliveriesParked(), k.DeliveriesParkedIndex(),
+	}, now.UnixMilli(), leaseFor.Milliseconds(), n, perEndpoint).StringSlice()
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
+		return nil, false, fmt.Errorf("claim deliveries: %w", err)
 	}
-	out := make([]Lease, 0, len(res)/3)
-	for i := 0; i+2 < len(res); i += 3 {
-		if res[i+2] == "" {
-			continue // its record is gone; the lease ends by itself
-		}
+	if len(res) == 0 {
+		return nil, false, fmt.Errorf("claim deliveries: empty reply")
+	}
+	more = res[0] == "1"
+	ls = make([]Lease, 0, (len(res)-1)/3)
+	for i := 1; i+2 < len(res); i += 3 {
 		d, err := decodeDelivery([]byte(res[i+2]))
 		if err != nil {
-			return nil, err
+			bad := Lease{Delivery: &sg.Delivery{ID: res[i], EndpointID: sg.PrefixEndpoint + res[i][max(0, len(res[i])-26):]}, Token: res[i+1]}
+			if _, err := s.complete(ctx, bad, res[i+2], time.Time{}, now); err != nil {
+				return nil, false, fmt.Errorf("fail undecodable delivery %s: %w", res[i], err)
+			}
+			continue
 		}
-		out = append(out, Lease{Delivery: d, Token: res[i+1]})
+		ls = append(ls, Lease{Delivery: d, Token: res[i+1]})
 	}
-	return out, nil
+	return ls, more, nil
 }
 
-// Complete records a leased delivery's new state and ends the lease; next,
-// when not zero, is when the delivery is due again. It fails with conflict
-// "lease_lost" when the lease ended and another dispatcher took it over.
-func (s *Store) Complete(ctx context.Context, l Lease, next time.Time) error {
+// Complete records a leased delivery's new state at now and ends the
+// lease; next, when not zero, is when the delivery is due again. unparked
+// reports that the slot it freed brought a parked delivery of the endpoint
+// back, due now. It fails with conflict "lease_lost" when the lease ended
+// and another dispatcher took it over.
+func (s *Store) Complete(ctx context.Context, l Lease, next, now time.Time) (unparked bool, err error) {
 	b, err := encodeDelivery(l.Delivery)
 	if err != nil {
-		return err
+		return false, err
 	}
+	return s.complete(ctx, l, string(b), next, now)
+}
+
+func (s *Store) complete(ctx context.Context, l Lease, js string, next, now time.Time) (bool, error) {
 	due := ""
 	if !next.IsZero() {
 		due = strconv.FormatInt(next.UnixMilli(), 10)
 	}
 	k := s.keys
-	err = deliveryCompleteScript.Run(ctx, s.rdb, []string{
+	res, err := deliveryCompleteScript.Run(ctx, s.rdb, []string{
 		k.DeliveriesDue(), k.DeliveriesLeased(), k.DeliveryLeaseTokens(), k.EndpointsInFlight(), k.Deliveries(),
-	}, l.Delivery.ID, l.Token, b, due).Err()
+		k.DeliveriesParked(), k.DeliveriesParkedIndex(),
+	}, l.Delivery.ID, l.Token, js, due, l.Delivery.EndpointID, now.UnixMilli()).Int()
 	if scriptError(err, "STALE") {
-		return sg.Errorf(sg.ECONFLICT, "lease_lost", "", "delivery %s was taken over by another dispatcher", l.Delivery.ID)
+		return false, sg.Errorf(sg.ECONFLICT, "lease_lost", "", "delivery %s was taken over by another dispatcher", l.Delivery.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("complete delivery: %w", err)
+		return false, fmt.Errorf("complete delivery: %w", err)
 	}
-	return nil
+	return res == 2, nil
 }
 
-// Redeliver stores d, made pending, and makes it due at now; conflict
-// "delivery_in_flight" while an attempt is being made.
-func (s *Store) Redeliver(ctx context.Context, d *sg.Delivery, now time.Time) error {
-	b, err := encodeDelivery(d)
-	if err != nil {
-		return err
-	}
+// Redeliver makes a merchant's delivery pending and due at now, marked as
+// asked for by the merchant, and returns it; conflict
+// "delivery_in_flight" while an attempt is being made, not_found for
+// another merchant's. The record is replaced only if it did not change
+// since it was read, so an attempt recorded meanwhile is never lost.
+func (s *Store) Redeliver(ctx context.Context, merchantID, id string, now time.Time) (*sg.Delivery, error) {
 	k := s.keys
-	err = deliveryRedeliverScript.Run(ctx, s.rdb, []string{k.DeliveriesDue(), k.DeliveryLeaseTokens(), k.Deliveries()},
-		d.ID, b, now.UnixMilli()).Err()
-	switch {
-	case scriptError(err, "BUSY"):
-		return sg.Errorf(sg.ECONFLICT, "delivery_in_flight", "", "an attempt of this delivery is in flight; try again in a moment")
-	case scriptError(err, "NOTFOUND"):
-		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
-	case err != nil:
-		return fmt.Errorf("redeliver: %w", err)
+	for range 5 {
+		raw, d, err := s.delivery(ctx, merchantID, id)
+		if err != nil {
+			return nil, err
+		}
+		d.Status, d.Redelivery, d.NextAttemptAt = sg.DeliveryPending, true, now.Unix()
+		b, err := encodeDelivery(d)
+		if err != nil {
+			return nil, err
+		}
+		err = deliveryRedeliverScript.Run(ctx, s.rdb, []string{
+			k.DeliveriesDue(), k.DeliveryLeaseTokens(), k.Deliveries(), k.DeliveriesParked(), k.DeliveriesParkedIndex(),
+		}, id, raw, b, now.UnixMilli()).Err()
+		switch {
+		case scriptError(err, "CHANGED"):
+			continue
+		case scriptError(err, "BUSY"):
+			return nil, sg.Errorf(sg.ECONFLICT, "delivery_in_flight", "", "an attempt of this delivery is in flight; try again in a moment")
+		case scriptError(err, "NOTFOUND"):
+			return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
+		case err != nil:
+			return nil, fmt.Errorf("redeliver: %w", err)
+		}
+		return d, nil
 	}
-	return nil
+	return nil, sg.Errorf(sg.ECONFLICT, "delivery_changed", "", "the delivery kept changing; try again")
 }
 
 // Delivery returns a merchant's delivery; not_found for another merchant's.
 func (s *Store) Delivery(ctx context.Context, merchantID, id string) (*sg.Delivery, error) {
+	_, d, err := s.delivery(ctx, merchantID, id)
+	return d, err
+}
+
+// delivery returns a merchant's delivery with its record as stored.
+func (s *Store) delivery(ctx context.Context, merchantID, id string) (string, *sg.Delivery, error) {
+	missing := sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
 	if !strings.HasPrefix(id, sg.PrefixDelivery) {
-		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
+		return "", nil, missing
 	}
-	b, err := s.rdb.HGet(ctx, s.keys.Deliveries(), id).Bytes()
-	if err != nil {
-		if err = notFound(err, "delivery"); sg.IsCode(err, sg.ENOTFOUND) {
-			return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
-		}
-		return nil, err
+	raw, err := s.rdb.HGet(ctx, s.keys.Deliveries(), id).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil, missing
 	}
-	d, err := decodeDelivery(b)
 	if err != nil {
-		return nil, err
+		return "", nil, fmt.Errorf("get delivery: %w", err)
+	}
+	d, err := decodeDelivery([]byte(raw))
+	if err != nil {
+		return "", nil, err
 	}
 	if d.MerchantID != merchantID {
-		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "delivery_id", "no such delivery")
+		return "", nil, missing
 	}
-	return d, nil
+	return raw, d, nil
 }
 
 // EndpointDeliveries returns a page of an endpoint's deliveries, newest

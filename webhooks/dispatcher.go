@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,8 +33,9 @@ type DispatchStore interface {
 	UpdateEndpoint(ctx context.Context, e *sg.WebhookEndpoint, version int64) (int64, error)
 	EventBody(ctx context.Context, merchantID, id string) ([]byte, error)
 	Enqueue(ctx context.Context, ds []*sg.Delivery, now time.Time) (int, error)
-	Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int, deferFor time.Duration) ([]store.Lease, error)
-	Complete(ctx context.Context, l store.Lease, next time.Time) error
+	Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int) ([]store.Lease, bool, error)
+	Complete(ctx context.Context, l store.Lease, next, now time.Time) (bool, error)
+	HintFanout(ctx context.Context, merchantIDs ...string)
 }
 
 var _ DispatchStore = (*store.Store)(nil)
@@ -200,8 +202,10 @@ func (d *Dispatcher) Fanout(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, m := range ms {
-		if err := d.fanoutMerchant(ctx, m); err != nil {
-			return 0, err
+		if err := d.fanoutMerchant(ctx, m); err != nil && ctx.Err() == nil {
+			// The others go on; this one is hinted again, behind them.
+			d.log.Warn("webhook fan-out", "merchant_id", m, "err", err)
+			d.store.HintFanout(ctx, m)
 		}
 	}
 	return len(ms), nil
@@ -224,7 +228,7 @@ func (d *Dispatcher) fanoutMerchant(ctx context.Context, merchantID string) erro
 			continue
 		}
 		for _, ep := range eps {
-			if ep.Livemode == evt.Livemode && ep.Status == sg.EndpointEnabled && ep.Wants(evt.Type) {
+			if ep.Takes(evt) {
 				ds = append(ds, NewDelivery(evt, ep, now))
 			}
 		}
@@ -259,15 +263,11 @@ func (d *Dispatcher) Wake() {
 // claimBatch bounds the deliveries leased per claim.
 const claimBatch = 100
 
-// deferAtLimit is how long a due delivery waits when its endpoint has its
-// limit of attempts in flight.
-const deferAtLimit = 50 * time.Millisecond
-
 func (d *Dispatcher) runDeliveries(ctx context.Context) {
 	slots := make(chan struct{}, d.cfg.Workers)
 	freed := make(chan struct{}, d.cfg.Workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer wg.Wait() // attempts under way finish and are recorded
 	for ctx.Err() == nil {
 		free := d.cfg.Workers - len(slots)
 		if free == 0 {
@@ -277,10 +277,11 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 			}
 			continue
 		}
-		want := min(free, claimBatch)
-		ls, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, want, d.cfg.PerEndpoint, deferAtLimit)
+		ls, more, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, min(free, claimBatch), d.cfg.PerEndpoint)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("claim webhook deliveries", "err", err)
+			sleep(ctx, time.Second)
+			continue
 		}
 		for _, l := range ls {
 			slots <- struct{}{}
@@ -292,13 +293,12 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 					default: // the loop will see the free slot anyway
 					}
 				}()
-				d.attempt(ctx, l)
+				d.attempt(context.WithoutCancel(ctx), l)
 			})
 		}
-		if len(ls) == want {
-			continue // more may be due at once
+		if !more {
+			sleepOrWake(ctx, d.cfg.Poll, d.wake)
 		}
-		sleepOrWake(ctx, d.cfg.Poll, d.wake)
 	}
 }
 
@@ -308,7 +308,7 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		ls, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, claimBatch, d.cfg.PerEndpoint, deferAtLimit)
+		ls, more, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, claimBatch, d.cfg.PerEndpoint)
 		if err != nil {
 			return total, err
 		}
@@ -318,13 +318,15 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		}
 		wg.Wait()
 		total += len(ls)
-		if len(ls) < claimBatch {
+		if !more {
 			return total, nil
 		}
 	}
 }
 
-// attempt makes one attempt of a leased delivery and records it.
+// attempt makes one attempt of a leased delivery and records it. It runs
+// to its end even while the gateway shuts down, bounded by the attempt
+// timeout, so a delivery made is never made again for want of its record.
 func (d *Dispatcher) attempt(ctx context.Context, l store.Lease) {
 	dl := l.Delivery
 	ep, _, err := d.store.Endpoint(ctx, dl.MerchantID, dl.EndpointID)
@@ -350,9 +352,6 @@ func (d *Dispatcher) attempt(ctx context.Context, l store.Lease) {
 	}
 	start := d.now()
 	at, code, retryAfter := d.post(ctx, ep, dl.EventID, body)
-	if ctx.Err() != nil {
-		return // shutting down: the lease ends and the attempt is made again
-	}
 	at.Manual = dl.Redelivery
 	dl.Redelivery = false
 	dl.Attempts = append(dl.Attempts, at)
@@ -390,6 +389,10 @@ func (d *Dispatcher) post(ctx context.Context, ep *sg.WebhookEndpoint, msgID str
 		if k, err := ParseSecret(s); err == nil {
 			keys = append(keys, k)
 		}
+	}
+	if len(keys) == 0 {
+		at.Error = "the endpoint has no signing secret; rotate its secret"
+		return at, 0, 0
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
@@ -438,9 +441,12 @@ func attemptError(err error) string {
 			err = inner
 		}
 	}
+	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout"):
 		return "timed out"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve" // the error names the gateway's resolver
 	default:
 		return err.Error()
 	}
@@ -458,7 +464,10 @@ func (d *Dispatcher) finish(ctx context.Context, l store.Lease, outcome string, 
 	default:
 		dl.Status, dl.NextAttemptAt = sg.DeliveryPending, next.Unix()
 	}
-	err := d.store.Complete(ctx, l, next)
+	unparked, err := d.store.Complete(ctx, l, next, d.now())
+	if unparked {
+		d.Wake() // the endpoint's next delivery is due now
+	}
 	switch {
 	case sg.IsCode(err, sg.ECONFLICT):
 		d.log.Info("webhook delivery taken over", "delivery_id", dl.ID)

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/store"
@@ -521,7 +524,7 @@ func TestLeaseEndRetries(t *testing.T) {
 	f := newDispatchFixture(t, nil)
 	evt := f.emit(sg.EventCheckoutPaid)
 	f.fanout()
-	ls, err := f.st.Claim(f.ctx, f.clock.Now(), time.Minute, 10, 16, time.Second) // a dispatcher that then dies
+	ls, _, err := f.st.Claim(f.ctx, f.clock.Now(), time.Minute, 10, 16) // a dispatcher that then dies
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("claim = %v, %v", ls, err)
 	}
@@ -534,7 +537,7 @@ func TestLeaseEndRetries(t *testing.T) {
 		t.Fatalf("requests after the lease ended: %d", len(got))
 	}
 	// The dead dispatcher's late result is refused.
-	if err := f.st.Complete(f.ctx, ls[0], time.Time{}); !sg.IsCode(err, sg.ECONFLICT) {
+	if _, err := f.st.Complete(f.ctx, ls[0], time.Time{}, f.clock.Now()); !sg.IsCode(err, sg.ECONFLICT) {
 		t.Errorf("late Complete = %v, want conflict", err)
 	}
 	if d := f.delivery(evt, f.ep); d.Status != sg.DeliverySucceeded {
@@ -608,9 +611,7 @@ func TestManualRedelivery(t *testing.T) {
 		t.Fatalf("delivery = %s, want failed", d.Status)
 	}
 	redeliver := func() {
-		d := f.delivery(evt, f.ep)
-		d.Status, d.Redelivery, d.NextAttemptAt = sg.DeliveryPending, true, f.clock.Now().Unix()
-		if err := f.st.Redeliver(f.ctx, d, f.clock.Now()); err != nil {
+		if _, err := f.st.Redeliver(f.ctx, f.merchant, sg.DeliveryID(evt.ID, f.ep.ID), f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		f.deliver(1)
@@ -720,5 +721,121 @@ func TestRunDelivers(t *testing.T) {
 	got := f.recv.requests()
 	if len(got) != 1 || got[0].header.Get("webhook-id") != evt.ID {
 		t.Fatalf("receiver got %d requests, want the event once", len(got))
+	}
+}
+
+// TestSaturatedEndpointHoldsUpNoOther: an endpoint at its limit with a
+// backlog longer than one claim looks at parks its deliveries, so another
+// endpoint's delivery behind them goes out in the same round, and the
+// parked ones follow in order as the slow endpoint frees its slot.
+func TestSaturatedEndpointHoldsUpNoOther(t *testing.T) {
+	t.Parallel()
+	f := newDispatchFixture(t, func(cfg *webhooks.DispatcherConfig) { cfg.PerEndpoint = 1 })
+	ep, v, err := f.st.Endpoint(f.ctx, f.merchant, f.ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.EnabledEvents = []string{sg.EventCheckoutCreated}
+	if _, err := f.st.UpdateEndpoint(f.ctx, ep, v); err != nil {
+		t.Fatal(err)
+	}
+	other := f.addEndpoint(strings.Replace(f.recv.url(), "/hook", "/other", 1), sg.EventCheckoutPaid)
+	const backlog = 450 // more than one claim looks at
+	var order []string
+	for range backlog {
+		order = append(order, f.emit(sg.EventCheckoutCreated).ID)
+	}
+	paid := f.emit(sg.EventCheckoutPaid)
+	for range 3 {
+		f.fanout()
+	}
+	n, err := f.d.DeliverDue(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := f.delivery(paid, other); d.Status != sg.DeliverySucceeded {
+		t.Fatalf("the other endpoint's delivery is %s after one round of %d attempts: held up behind the backlog", d.Status, n)
+	}
+	for range backlog {
+		if _, err := f.d.DeliverDue(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, r := range f.recv.requests() {
+		if r.header.Get("webhook-id") != paid.ID {
+			got = append(got, r.header.Get("webhook-id"))
+		}
+	}
+	slices.Sort(order) // due at the same moment, they go in id order
+	if !slices.Equal(got, order) {
+		t.Fatalf("the saturated endpoint got %d deliveries, want all %d in due order", len(got), len(order))
+	}
+}
+
+// TestUndecodableDeliveryFailsAlone: a delivery record that does not
+// decode is failed by the claim that meets it, and the deliveries leased
+// with it go out.
+func TestUndecodableDeliveryFailsAlone(t *testing.T) {
+	t.Parallel()
+	f := newDispatchFixture(t, nil)
+	evt := f.emit(sg.EventCheckoutPaid)
+	f.fanout()
+	k := f.st.Keys()
+	bad := sg.DeliveryID(sg.NewID(sg.PrefixEvent, dispatchT0), f.ep.ID)
+	rdb := f.st.Client()
+	if err := rdb.HSet(f.ctx, k.Deliveries(), bad, "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZAdd(f.ctx, k.DeliveriesDue(), redis.Z{Score: float64(dispatchT0.UnixMilli()), Member: bad}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.deliver(1)
+	if d := f.delivery(evt, f.ep); d.Status != sg.DeliverySucceeded {
+		t.Errorf("the good delivery is %s", d.Status)
+	}
+	for _, key := range []string{k.DeliveriesDue(), k.DeliveriesLeased()} {
+		if n, err := rdb.ZCard(f.ctx, key).Result(); err != nil || n != 0 {
+			t.Errorf("%s holds %d (%v), want nothing", key, n, err)
+		}
+	}
+	if n, err := rdb.HLen(f.ctx, k.EndpointsInFlight()).Result(); err != nil || n != 0 {
+		t.Errorf("in flight: %d (%v), want none", n, err)
+	}
+}
+
+// TestShutdownRecordsAttemptsUnderWay: stopping the dispatcher while an
+// attempt waits for its answer lets the attempt finish and be recorded, so
+// it is not made again after a restart.
+func TestShutdownRecordsAttemptsUnderWay(t *testing.T) {
+	t.Parallel()
+	f := newDispatchFixture(t, nil)
+	arrived := make(chan struct{})
+	release := make(chan struct{})
+	f.recv.answer(func(w http.ResponseWriter, _ *http.Request) {
+		close(arrived)
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	guard, _ := webhooks.NewGuard("127.0.0.0/8")
+	d := webhooks.NewDispatcher(f.st, guard, webhooks.DefaultDispatcherConfig(), f.clock.Now, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	evt := f.emit(sg.EventCheckoutPaid)
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt never reached the receiver")
+	}
+	cancel()
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if got := f.delivery(evt, f.ep); got.Status != sg.DeliverySucceeded || len(got.Attempts) != 1 {
+		t.Fatalf("after shutdown the delivery is %+v, want succeeded and recorded", got)
 	}
 }

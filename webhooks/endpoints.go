@@ -24,7 +24,7 @@ type EndpointStore interface {
 	Endpoints(ctx context.Context, merchantID string) ([]*sg.WebhookEndpoint, error)
 	Event(ctx context.Context, merchantID, id string) (*sg.Event, error)
 	Enqueue(ctx context.Context, ds []*sg.Delivery, now time.Time) (int, error)
-	Redeliver(ctx context.Context, d *sg.Delivery, now time.Time) error
+	Redeliver(ctx context.Context, merchantID, id string, now time.Time) (*sg.Delivery, error)
 	Delivery(ctx context.Context, merchantID, id string) (*sg.Delivery, error)
 	EndpointDeliveries(ctx context.Context, merchantID, endpointID string, f store.ListFilter) ([]*sg.Delivery, bool, error)
 	EventDeliveries(ctx context.Context, merchantID, eventID string, f store.ListFilter) ([]*sg.Delivery, bool, error)
@@ -402,16 +402,11 @@ func (s *Endpoints) Redeliver(ctx context.Context, p sg.Principal, endpointID, d
 	if e.Status != sg.EndpointEnabled {
 		return nil, sg.Errorf(sg.ECONFLICT, "endpoint_disabled", "", "webhook endpoint %s is disabled; enable it to redeliver", e.ID)
 	}
-	if err := s.redeliver(ctx, d); err != nil {
+	d, err = s.store.Redeliver(ctx, p.MerchantID, d.ID, s.now())
+	if err != nil {
 		return nil, err
 	}
 	return shown(d)[0], nil
-}
-
-func (s *Endpoints) redeliver(ctx context.Context, d *sg.Delivery) error {
-	now := s.now()
-	d.Status, d.Redelivery, d.NextAttemptAt = sg.DeliveryPending, true, now.Unix()
-	return s.store.Redeliver(ctx, d, now)
 }
 
 // RedeliverEvent sends an event again to every enabled endpoint of its
@@ -431,7 +426,7 @@ func (s *Endpoints) RedeliverEvent(ctx context.Context, p sg.Principal, eventID 
 	}
 	var eps []*sg.WebhookEndpoint
 	for _, e := range all {
-		if e.Livemode == ev.Livemode && e.Status == sg.EndpointEnabled && e.Wants(ev.Type) {
+		if e.Takes(ev) {
 			eps = append(eps, e)
 		}
 	}
@@ -453,10 +448,9 @@ func (s *Endpoints) RedeliverEvent(ctx context.Context, p sg.Principal, eventID 
 		case err != nil:
 			return nil, err
 		default:
-			again := *d
-			switch err := s.redeliver(ctx, &again); {
+			switch again, err := s.store.Redeliver(ctx, p.MerchantID, d.ID, now); {
 			case err == nil:
-				d = &again
+				d = again
 			case !inFlight(err):
 				return nil, err
 			}

@@ -594,7 +594,7 @@ func TestRedeliverEvent(t *testing.T) {
 	}
 
 	// An attempt in flight is left to run; the others are redelivered.
-	leases, err := f.st.Claim(f.ctx, f.clock.Now(), time.Minute, 1, 1, time.Second)
+	leases, _, err := f.st.Claim(f.ctx, f.clock.Now(), time.Minute, 1, 1)
 	if err != nil || len(leases) != 1 {
 		t.Fatalf("claim: %v, %v", leases, err)
 	}

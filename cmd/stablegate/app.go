@@ -135,6 +135,9 @@ func (a *app) wireWebhooks(cfg WebhooksConfig) error {
 	}
 	ecfg := webhooks.DefaultEndpointsConfig()
 	ecfg.MaxPerMode, ecfg.RotationOverlap = cfg.MaxEndpoints, cfg.RotationOverlap
+	if err := ecfg.Validate(); err != nil {
+		return err
+	}
 	a.endpoints = webhooks.NewEndpoints(a.store, guard, nil, ecfg)
 	if cfg.Workers == 0 {
 		return nil
@@ -175,9 +178,18 @@ func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler)
 		MaxHeaderBytes:    64 << 10,
 	}
 	go a.checkouts.RunSweeper(ctx, a.cfg.SweepInterval)
+	dispatched := make(chan struct{})
+	dctx, stopDispatch := context.WithCancel(ctx)
 	if a.dispatcher != nil {
-		go a.dispatcher.Run(ctx)
+		go func() { a.dispatcher.Run(dctx); close(dispatched) }()
+	} else {
+		close(dispatched)
 	}
+	// Attempts under way are recorded before the process ends.
+	defer func() {
+		stopDispatch()
+		<-dispatched
+	}()
 	if a.cfg.Watch == nil || len(a.cfg.Watch) > 0 {
 		if err := a.startWatchers(ctx); err != nil {
 			return err

@@ -108,8 +108,11 @@ func (c Config) Validate() error {
 	if c.WatchLeaseTTL < time.Second {
 		return errors.New("watch_lease_ttl must be at least 1s")
 	}
-	if w := c.Webhooks; w.Workers < 0 || w.PerEndpoint < 1 || w.Timeout < time.Second || w.RotationOverlap < 0 || w.MaxEndpoints < 1 {
+	if w := c.Webhooks; w.Workers < 0 || w.PerEndpoint < 1 || w.Timeout < time.Second || w.MaxEndpoints < 1 {
 		return errors.New("webhooks: workers must not be negative, per_endpoint and max_endpoints at least 1, timeout at least 1s")
+	}
+	if o := c.Webhooks.RotationOverlap; o < time.Second || o > 7*24*time.Hour {
+		return errors.New("webhooks: rotation_overlap must be between 1s and 168h (a rotation may still ask for none)")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
