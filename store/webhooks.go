@@ -238,16 +238,6 @@ func (s *Store) WaitFanout(ctx context.Context, timeout time.Duration) (string, 
 	return m, nil
 }
 
-// EventBody returns an event's JSON exactly as stored: the body of its
-// webhook deliveries.
-func (s *Store) EventBody(ctx context.Context, merchantID, id string) ([]byte, error) {
-	b, err := s.rdb.HGet(ctx, s.keys.Events(merchantID), id).Bytes()
-	if err != nil {
-		return nil, notFound(err, "event")
-	}
-	return b, nil
-}
-
 // Outbox returns up to n event ids from the head of a merchant's outbox
 // with the events themselves (an id whose event is gone has none).
 func (s *Store) Outbox(ctx context.Context, merchantID string, n int) ([]string, map[string]*sg.Event, error) {
@@ -410,6 +400,42 @@ func (s *Store) Claim(ctx context.Context, now time.Time, leaseFor time.Duration
 		ls = append(ls, Lease{Delivery: d, Token: res[i+1]})
 	}
 	return ls, more, nil
+}
+
+// AttemptInput is what an attempt of a leased delivery sends: its endpoint
+// and its event's body, each nil when deleted since.
+type AttemptInput struct {
+	Endpoint *sg.WebhookEndpoint
+	Body     []byte
+}
+
+// AttemptInputs reads the endpoint and event body of each lease, in one
+// round trip for the whole batch.
+func (s *Store) AttemptInputs(ctx context.Context, ls []Lease) ([]AttemptInput, error) {
+	eps := make([]*redis.StringCmd, len(ls))
+	bodies := make([]*redis.StringCmd, len(ls))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range ls {
+			eps[i] = p.HGet(ctx, s.keys.WebhookEndpoints(l.Delivery.MerchantID), l.Delivery.EndpointID)
+			bodies[i] = p.HGet(ctx, s.keys.Events(l.Delivery.MerchantID), l.Delivery.EventID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read attempt inputs: %w", err)
+	}
+	out := make([]AttemptInput, len(ls))
+	for i, l := range ls {
+		if b, err := eps[i].Bytes(); err == nil {
+			if out[i].Endpoint, err = decodeEndpoint(l.Delivery.MerchantID, b); err != nil {
+				return nil, err
+			}
+		}
+		if b, err := bodies[i].Bytes(); err == nil {
+			out[i].Body = b
+		}
+	}
+	return out, nil
 }
 
 // Complete records a leased delivery's new state at now and ends the

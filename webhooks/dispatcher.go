@@ -18,8 +18,8 @@ import (
 	"github.com/stablegate/stablegate/store"
 )
 
-// DispatchStore is what the dispatcher needs from the store. Endpoint and
-// EventBody return not_found for a deleted record; UpdateEndpoint returns
+// DispatchStore is what the dispatcher needs from the store. Endpoint
+// returns not_found for a deleted endpoint; UpdateEndpoint returns
 // conflict "endpoint_changed" when the endpoint moved on since it was read;
 // Complete returns conflict "lease_lost" when the lease ended first.
 type DispatchStore interface {
@@ -31,7 +31,7 @@ type DispatchStore interface {
 	Endpoints(ctx context.Context, merchantID string) ([]*sg.WebhookEndpoint, error)
 	Endpoint(ctx context.Context, merchantID, id string) (*sg.WebhookEndpoint, int64, error)
 	UpdateEndpoint(ctx context.Context, e *sg.WebhookEndpoint, version int64) (int64, error)
-	EventBody(ctx context.Context, merchantID, id string) ([]byte, error)
+	AttemptInputs(ctx context.Context, ls []store.Lease) ([]store.AttemptInput, error)
 	Enqueue(ctx context.Context, ds []*sg.Delivery, now time.Time) (int, error)
 	Claim(ctx context.Context, now time.Time, leaseFor time.Duration, n, perEndpoint int) ([]store.Lease, bool, error)
 	Complete(ctx context.Context, l store.Lease, next, now time.Time) (bool, error)
@@ -277,13 +277,13 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 			}
 			continue
 		}
-		ls, more, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, min(free, claimBatch), d.cfg.PerEndpoint)
+		ls, ins, more, err := d.claim(ctx, min(free, claimBatch))
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("claim webhook deliveries", "err", err)
 			sleep(ctx, time.Second)
 			continue
 		}
-		for _, l := range ls {
+		for i, l := range ls {
 			slots <- struct{}{}
 			wg.Go(func() {
 				defer func() {
@@ -293,7 +293,7 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 					default: // the loop will see the free slot anyway
 					}
 				}()
-				d.attempt(context.WithoutCancel(ctx), l)
+				d.attempt(context.WithoutCancel(ctx), l, ins[i])
 			})
 		}
 		if !more {
@@ -308,13 +308,13 @@ func (d *Dispatcher) runDeliveries(ctx context.Context) {
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		ls, more, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, claimBatch, d.cfg.PerEndpoint)
+		ls, ins, more, err := d.claim(ctx, claimBatch)
 		if err != nil {
 			return total, err
 		}
 		var wg sync.WaitGroup
-		for _, l := range ls {
-			wg.Go(func() { d.attempt(ctx, l) })
+		for i, l := range ls {
+			wg.Go(func() { d.attempt(ctx, l, ins[i]) })
 		}
 		wg.Wait()
 		total += len(ls)
@@ -324,30 +324,30 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	}
 }
 
+// claim leases up to n due deliveries with what their attempts send. When
+// the inputs cannot be read the leases end by themselves and the
+// deliveries are attempted again.
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.Lease, []store.AttemptInput, bool, error) {
+	ls, more, err := d.store.Claim(ctx, d.now(), d.cfg.Lease, n, d.cfg.PerEndpoint)
+	if err != nil || len(ls) == 0 {
+		return nil, nil, more, err
+	}
+	ins, err := d.store.AttemptInputs(ctx, ls)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return ls, ins, more, nil
+}
+
 // attempt makes one attempt of a leased delivery and records it. It runs
 // to its end even while the gateway shuts down, bounded by the attempt
 // timeout, so a delivery made is never made again for want of its record.
-func (d *Dispatcher) attempt(ctx context.Context, l store.Lease) {
-	dl := l.Delivery
-	ep, _, err := d.store.Endpoint(ctx, dl.MerchantID, dl.EndpointID)
-	switch {
-	case sg.IsCode(err, sg.ENOTFOUND):
-		d.finish(ctx, l, OutcomeFailed, 0, time.Time{}) // the endpoint was deleted
-		return
-	case err != nil:
-		d.log.Warn("webhook endpoint", "delivery_id", dl.ID, "err", err)
-		return // the lease ends and another attempt follows
-	case ep.Status != sg.EndpointEnabled:
-		d.finish(ctx, l, OutcomeFailed, 0, time.Time{}) // redelivered once enabled again
-		return
-	}
-	body, err := d.store.EventBody(ctx, dl.MerchantID, dl.EventID)
-	switch {
-	case sg.IsCode(err, sg.ENOTFOUND):
+func (d *Dispatcher) attempt(ctx context.Context, l store.Lease, in store.AttemptInput) {
+	dl, ep, body := l.Delivery, in.Endpoint, in.Body
+	if ep == nil || ep.Status != sg.EndpointEnabled || body == nil {
+		// The endpoint was deleted or disabled (the merchant redelivers
+		// once it is enabled again), or the event is gone.
 		d.finish(ctx, l, OutcomeFailed, 0, time.Time{})
-		return
-	case err != nil:
-		d.log.Warn("webhook event", "delivery_id", dl.ID, "err", err)
 		return
 	}
 	start := d.now()
