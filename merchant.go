@@ -2,6 +2,9 @@ package stablegate
 
 import (
 	"context"
+	"net/mail"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -26,6 +29,72 @@ type Merchant struct {
 	// TestSettings are test mode's settings once set, so a test key can
 	// never change how live payments are matched.
 	TestSettings *MerchantSettings `json:"test_settings,omitempty"`
+	// Branding is how the merchant appears on its hosted pages, in both
+	// modes, like Name.
+	Branding Branding `json:"branding"`
+}
+
+// Branding is how a merchant appears to its customers on the hosted
+// payment page and its payment links. Every field is optional; an empty
+// one shows the gateway's default.
+type Branding struct {
+	// LogoURL is an https URL of the merchant's logo, at most 2048
+	// characters. The page loads it from there, so it must be public.
+	LogoURL string `json:"logo_url,omitempty"`
+	// AccentColor is a colour as "#rrggbb" (stored in lower case).
+	AccentColor string `json:"accent_color,omitempty"`
+	// SupportEmail is where customers write with questions, at most 254
+	// characters.
+	SupportEmail string `json:"support_email,omitempty"`
+}
+
+// Branding limits.
+const (
+	MaxLogoURL      = 2048
+	MaxSupportEmail = 254
+)
+
+// Normalize returns b with its accent colour in lower case, the form it is
+// stored and shown in.
+func (b Branding) Normalize() Branding {
+	b.AccentColor = strings.ToLower(b.AccentColor)
+	return b
+}
+
+// Validate checks the branding. Each error names its field as
+// "branding.<field>", the way a PATCH /v1/merchant body spells it.
+func (b Branding) Validate() error {
+	if b.LogoURL != "" {
+		u, err := url.Parse(b.LogoURL)
+		if err != nil || len(b.LogoURL) > MaxLogoURL || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			return Errorf(EINVALID, "logo_url_invalid", "branding.logo_url",
+				"logo_url must be an absolute https URL without credentials, at most %d characters", MaxLogoURL)
+		}
+	}
+	if b.AccentColor != "" && !isHexColor(b.AccentColor) {
+		return Errorf(EINVALID, "accent_color_invalid", "branding.accent_color", "accent_color must be a colour like \"#1a73e8\"")
+	}
+	if e := b.SupportEmail; e != "" {
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != e || len(e) > MaxSupportEmail || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+			return Errorf(EINVALID, "support_email_invalid", "branding.support_email", "support_email must be an email address like help@shop.example")
+		}
+	}
+	return nil
+}
+
+// isHexColor reports whether s is "#" and six hex digits.
+func isHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // SettingsFor returns the settings of one mode.

@@ -30,6 +30,8 @@ const (
 	PrefixEvent    = "evt_"
 	PrefixEndpoint = "we_"
 	PrefixDelivery = "dlv_"
+	PrefixProduct  = "prod_"
+	PrefixLink     = "plink_"
 )
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

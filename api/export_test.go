@@ -20,4 +20,9 @@ var RequestBodies = map[string]any{
 	"POST /v1/webhook-endpoints/{id}/rotate-secret":                      rotateSecretRequest{},
 	"POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver": struct{}{},
 	"POST /v1/events/{id}/redeliver":                                     struct{}{},
+	"POST /v1/products":                                                  productRequest{},
+	"PATCH /v1/products/{id}":                                            productRequest{},
+	"POST /v1/payment-links":                                             createLinkRequest{},
+	"PATCH /v1/payment-links/{id}":                                       updateLinkRequest{},
+	"POST /pay/{id}/method":                                              sg.PaymentMethod{},
 }

@@ -23,7 +23,7 @@ type idRoute struct {
 }
 
 // idRoutes are all /v1 routes that take an id, aimed at the given objects.
-func idRoutes(checkoutID, walletID, eventID, paymentID, endpointID, deliveryID string) map[string]idRoute {
+func idRoutes(checkoutID, walletID, eventID, paymentID, endpointID, deliveryID, productID, linkID string) map[string]idRoute {
 	return map[string]idRoute{
 		"GET /v1/checkouts/{id}":                        {http.MethodGet, "/v1/checkouts/{id}", checkoutID, nil},
 		"POST /v1/checkouts/{id}/cancel":                {http.MethodPost, "/v1/checkouts/{id}/cancel", checkoutID, nil},
@@ -40,6 +40,10 @@ func idRoutes(checkoutID, walletID, eventID, paymentID, endpointID, deliveryID s
 		"DELETE /v1/webhook-endpoints/{id}":             {http.MethodDelete, "/v1/webhook-endpoints/{id}", endpointID, nil},
 		"POST /v1/webhook-endpoints/{id}/rotate-secret": {http.MethodPost, "/v1/webhook-endpoints/{id}/rotate-secret", endpointID, map[string]any{"overlap_seconds": 0}},
 		"GET /v1/webhook-endpoints/{id}/deliveries":     {http.MethodGet, "/v1/webhook-endpoints/{id}/deliveries", endpointID, nil},
+		"GET /v1/products/{id}":                         {http.MethodGet, "/v1/products/{id}", productID, nil},
+		"PATCH /v1/products/{id}":                       {http.MethodPatch, "/v1/products/{id}", productID, map[string]any{"active": false, "price": "1.00"}},
+		"GET /v1/payment-links/{id}":                    {http.MethodGet, "/v1/payment-links/{id}", linkID, nil},
+		"PATCH /v1/payment-links/{id}":                  {http.MethodPatch, "/v1/payment-links/{id}", linkID, map[string]any{"active": false, "max_uses": 1}},
 		// The delivery is the object's own: another merchant's endpoint
 		// in the path hides it, as the test below checks separately.
 		"POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver": {http.MethodPost, "/v1/webhook-endpoints/{id}/deliveries/" + deliveryID + "/redeliver", endpointID, nil},
@@ -71,7 +75,11 @@ func TestTenantIsolation(t *testing.T) {
 	bEp := e.createEndpoint(b.Key, hookURL, "*")["id"].(string)
 	aDlv := e.enqueue(a.ID, false, aEvt, aEp)
 	e.enqueue(b.ID, false, bEvt, bEp)
-	aObjects := []string{aWallet, aCo, aEvt, aPay, aEp, aDlv}
+	aProd := e.createProduct(a.Key, map[string]any{"name": "Tee", "price": "25.00"})["id"].(string)
+	bProd := e.createProduct(b.Key, map[string]any{"name": "Tee", "price": "25.00"})["id"].(string)
+	aLink := e.createLink(a.Key, map[string]any{"product": aProd})["id"].(string)
+	bLink := e.createLink(b.Key, map[string]any{"product": bProd})["id"].(string)
+	aObjects := []string{aWallet, aCo, aEvt, aPay, aEp, aDlv, aProd, aLink}
 	snapshot := func() []string {
 		return []string{
 			string(e.get("/v1/checkouts/"+aCo, a.Key).ExpectStatus(t, http.StatusOK).Body),
@@ -82,11 +90,13 @@ func TestTenantIsolation(t *testing.T) {
 			string(e.get("/v1/webhook-endpoints/"+aEp, a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/webhook-endpoints/"+aEp+"/deliveries", a.Key).ExpectStatus(t, http.StatusOK).Body),
 			string(e.get("/v1/events/"+aEvt+"/deliveries", a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/products/"+aProd, a.Key).ExpectStatus(t, http.StatusOK).Body),
+			string(e.get("/v1/payment-links/"+aLink, a.Key).ExpectStatus(t, http.StatusOK).Body),
 		}
 	}
 	before := snapshot()
 
-	routes := idRoutes(aCo, aWallet, aEvt, aPay, aEp, aDlv)
+	routes := idRoutes(aCo, aWallet, aEvt, aPay, aEp, aDlv, aProd, aLink)
 	for op := range serverOps(e.srv) {
 		if strings.Contains(op, " /v1/") && strings.Contains(op, "{id}") {
 			if _, ok := routes[op]; !ok {
@@ -95,7 +105,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	missing := map[string]string{"/v1/checkouts/": "co_0000000000000000000000000a", "/v1/wallets/": "wal_0000000000000000000000000a", "/v1/events/": "evt_0000000000000000000000000a", "/v1/payments/": "pay_0000000000000000000000000a",
-		"/v1/webhook-endpoints/": "we_0000000000000000000000000a"}
+		"/v1/webhook-endpoints/": "we_0000000000000000000000000a", "/v1/products/": "prod_0000000000000000000000000a", "/v1/payment-links/": "plink_0000000000000000000000000a"}
 	for op, r := range routes {
 		t.Run(op, func(t *testing.T) {
 			e := e.with(t)
@@ -116,7 +126,7 @@ func TestTenantIsolation(t *testing.T) {
 				t.Fatalf("A's object answers %d %+v, a missing one %d %+v: B can tell A's ids exist", got.Status, ge, want.Status, we)
 			}
 			// B's own object works on the same route (the case is not vacuous).
-			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt, aPay: bPay, aEp: bEp}[r.id]
+			own := map[string]string{aCo: bCo, aWallet: bWallet, aEvt: bEvt, aPay: bPay, aEp: bEp, aProd: bProd, aLink: bLink}[r.id]
 			if r.method == http.MethodGet {
 				e.send(t, r.req(b.Key, own)).ExpectStatus(t, http.StatusOK)
 			}
@@ -133,6 +143,7 @@ func TestTenantIsolation(t *testing.T) {
 		"/v1/checkouts?ending_before=co_0", "/v1/wallets", "/v1/events", "/v1/events?type=checkout.created", "/v1/events?ending_before=evt_0",
 		"/v1/payments", "/v1/payments?unmatched=true", "/v1/webhook-endpoints", "/v1/webhook-endpoints?ending_before=we_0",
 		"/v1/webhook-endpoints/" + bEp + "/deliveries", "/v1/events/" + bEvt + "/deliveries",
+		"/v1/products", "/v1/products?ending_before=prod_0", "/v1/payment-links", "/v1/payment-links?ending_before=plink_0",
 	} {
 		r := e.get(path, b.Key).ExpectStatus(t, http.StatusOK)
 		ids := r.IDs(t)
@@ -178,6 +189,10 @@ func TestModeIsolation(t *testing.T) {
 	liveDlv := e.enqueue(a.ID, true, liveEvt, liveEp)
 	testEp := e.createEndpoint(a.Key, hookURL, "*")["id"].(string)
 	testDlv := e.enqueue(a.ID, false, testEvt, testEp)
+	liveProd := e.createProduct(live, map[string]any{"name": "Tee", "price": "25.00"})["id"].(string)
+	liveLink := e.createLink(live, map[string]any{"product": liveProd})["id"].(string)
+	testProd := e.createProduct(a.Key, map[string]any{"name": "Tee", "price": "25.00"})["id"].(string)
+	testLink := e.createLink(a.Key, map[string]any{"product": testProd})["id"].(string)
 
 	for _, c := range []struct {
 		key, other  string
@@ -185,21 +200,22 @@ func TestModeIsolation(t *testing.T) {
 		pay         string
 		ep, dlv     string
 		ownCo       string
+		prod, link  string
 	}{
-		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, livePay, liveEp, liveDlv, testCo["id"].(string)},
-		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, testPay, testEp, testDlv, liveCo["id"].(string)},
+		{a.Key, "test key on live objects", liveCo["id"].(string), liveWallet["id"].(string), liveEvt, livePay, liveEp, liveDlv, testCo["id"].(string), liveProd, liveLink},
+		{live, "live key on test objects", testCo["id"].(string), testWallet["id"].(string), testEvt, testPay, testEp, testDlv, liveCo["id"].(string), testProd, testLink},
 	} {
 		t.Run(c.other, func(t *testing.T) {
 			e := e.with(t)
-			for op, r := range idRoutes(c.co, c.wal, c.ev, c.pay, c.ep, c.dlv) {
+			for op, r := range idRoutes(c.co, c.wal, c.ev, c.pay, c.ep, c.dlv, c.prod, c.link) {
 				got := e.send(t, r.req(c.key, r.id))
 				if got.Status != http.StatusNotFound || got.Error(t).Code != "resource_missing" {
 					t.Errorf("%s: %d %s, want 404 resource_missing", op, got.Status, got.Body)
 				}
 			}
-			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events", "/v1/payments", "/v1/webhook-endpoints"} {
+			for _, path := range []string{"/v1/checkouts", "/v1/wallets", "/v1/events", "/v1/payments", "/v1/webhook-endpoints", "/v1/products", "/v1/payment-links"} {
 				ids := e.get(path, c.key).ExpectStatus(t, http.StatusOK).IDs(t)
-				for _, id := range []string{c.co, c.wal, c.ev, c.pay, c.ep} {
+				for _, id := range []string{c.co, c.wal, c.ev, c.pay, c.ep, c.prod, c.link} {
 					if slices.Contains(ids, id) {
 						t.Errorf("%s lists %s of the other mode", path, id)
 					}
@@ -220,6 +236,11 @@ func TestModeIsolation(t *testing.T) {
 	for key, ep := range map[string]string{live: liveEp, a.Key: testEp} {
 		if got := e.get("/v1/webhook-endpoints/"+ep, key).ExpectStatus(t, http.StatusOK).Object(t); got["status"] != "enabled" {
 			t.Fatalf("endpoint %s is %v after requests from the other mode", ep, got["status"])
+		}
+	}
+	for key, link := range map[string]string{live: liveLink, a.Key: testLink} {
+		if got := e.get("/v1/payment-links/"+link, key).ExpectStatus(t, http.StatusOK).Object(t); got["active"] != true || got["max_uses"] != jsonNumber("0") {
+			t.Fatalf("payment link %s after requests from the other mode: %v", link, got)
 		}
 	}
 	for _, dlv := range []string{liveDlv, testDlv} {

@@ -35,6 +35,12 @@ type updateMerchantRequest struct {
 		// chain's policy, a null entry drops it.
 		Confirmations map[string]*sg.Confirmation `json:"confirmations"`
 	} `json:"settings"`
+	// Branding changes the fields given; an empty string clears one.
+	Branding *struct {
+		LogoURL      *string `json:"logo_url"`
+		AccentColor  *string `json:"accent_color"`
+		SupportEmail *string `json:"support_email"`
+	} `json:"branding"`
 }
 
 func (s *Server) updateMerchant(c echo.Context) error {
@@ -49,6 +55,15 @@ func (s *Server) updateMerchant(c echo.Context) error {
 		return err
 	}
 	u := merchant.Update{Name: req.Name, Live: p.Livemode}
+	if b := req.Branding; b != nil {
+		br := cur.Branding
+		for dst, src := range map[*string]*string{&br.LogoURL: b.LogoURL, &br.AccentColor: b.AccentColor, &br.SupportEmail: b.SupportEmail} {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		u.Branding = &br
+	}
 	if req.Settings != nil {
 		st := cur.SettingsFor(p.Livemode)
 		if v := req.Settings.FingerprintDecimals; v != nil {

@@ -1,7 +1,7 @@
 // Package api serves Stablegate's REST API (/v1), the operator's admin API
-// (/admin/v1), health and metrics over HTTP. It is the only package that
-// imports echo: it translates HTTP to service calls and domain errors to
-// JSON, and holds no business rules.
+// (/admin/v1), the hosted payment page (/pay), health and metrics over
+// HTTP. It is the only package that imports echo: it translates HTTP to
+// service calls and domain errors to JSON, and holds no business rules.
 package api
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/stablegate/stablegate/checkout"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
+	"github.com/stablegate/stablegate/web"
 )
 
 // Config tunes the API server.
@@ -33,6 +34,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported in /healthz. Default "dev".
 	Version string
+	// PublicURL is the gateway's public base URL (scheme and host, e.g.
+	// https://pay.shop.example), in payment links' url and QR codes.
+	// Default "": derived from each request's scheme and Host header, which
+	// suits a single host; set it behind proxies or several host names.
+	PublicURL string
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -85,6 +91,12 @@ type Deps struct {
 	Webhooks    Webhooks
 	Idempotency IdempotencyStore
 	Ready       Pinger
+	// Pages serves the hosted payment page (/pay, /assets); nil leaves
+	// those routes out.
+	Pages Pages
+	// Catalog serves products and payment links (/v1/products,
+	// /v1/payment-links, /l); nil leaves those routes out.
+	Catalog Catalog
 	// Registry receives the HTTP metrics; nil means a fresh one.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
@@ -101,6 +113,9 @@ type Server struct {
 	webhooks  Webhooks
 	idem      IdempotencyStore
 	ready     Pinger
+	pages     Pages
+	catalog   Catalog
+	web       *web.Pages
 	log       *slog.Logger
 	echo      *echo.Echo
 	metrics   *httpMetrics
@@ -118,6 +133,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{
 		cfg: cfg, checkouts: d.Checkouts, merchants: d.Merchants, auth: d.Merchants,
 		events: d.Events, payments: d.Payments, webhooks: d.Webhooks, idem: d.Idempotency, ready: d.Ready, log: d.Log,
+		pages: d.Pages, catalog: d.Catalog,
 		registry: d.Registry, metrics: newHTTPMetrics(d.Registry),
 	}
 	e := echo.New()
@@ -187,6 +203,7 @@ func (s *Server) routes() {
 	v1.POST("/webhook-endpoints/:id/rotate-secret", s.rotateSecret, replayWithout("secret"))
 	v1.GET("/webhook-endpoints/:id/deliveries", s.listEndpointDeliveries)
 	v1.POST("/webhook-endpoints/:id/deliveries/:delivery_id/redeliver", s.redeliver)
+	s.catalogRoutes(v1)
 
 	// The admin API keeps no idempotency records: its responses carry
 	// secret keys, which must never be stored.
@@ -197,6 +214,9 @@ func (s *Server) routes() {
 	admin.POST("/merchants/:id/keys", s.adminCreateKey)
 	admin.GET("/merchants/:id/keys", s.adminListKeys)
 	admin.POST("/keys/:id/revoke", s.adminRevokeKey)
+
+	s.pageRoutes()
+	s.linkRoutes()
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -89,9 +89,12 @@ type Update struct {
 	// Settings replace the settings of the mode Live names.
 	Settings *sg.MerchantSettings
 	Live     bool
+	// Branding replaces the branding, shared by both modes like the name.
+	Branding *sg.Branding
 }
 
-// Update applies u to a merchant after validating it.
+// Update applies u to a merchant after validating it: invalid, naming the
+// field (e.g. "branding.accent_color"), and nothing changed otherwise.
 func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant, error) {
 	m, err := s.store.Merchant(ctx, id)
 	if err != nil {
@@ -103,6 +106,13 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant
 			return nil, sg.Errorf(sg.EINVALID, "name_invalid", "name", "name must be 1 to %d characters", maxNameLen)
 		}
 		m.Name = n
+	}
+	if u.Branding != nil {
+		b := u.Branding.Normalize()
+		if err := b.Validate(); err != nil {
+			return nil, err
+		}
+		m.Branding = b
 	}
 	if u.Settings != nil {
 		if err := u.Settings.Validate(); err != nil {

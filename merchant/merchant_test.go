@@ -210,6 +210,79 @@ func TestUpdateMerchant(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// longEmail returns a valid address of n characters (n >= 80), its
+// domain labels within 63 characters.
+func longEmail(n int) string {
+	label := strings.Repeat("b", 63) + "."
+	rest := n - 64 - 1 - 2*len(label) - len("com")
+	return strings.Repeat("a", 64) + "@" + label + label + strings.Repeat("c", rest-1) + ".com"
+}
+
+func TestUpdateBranding(t *testing.T) {
+	f := newFixture(t)
+	m := f.merchant("Shop")
+	good := sg.Branding{LogoURL: "https://cdn.shop.example/logo.svg", AccentColor: "#1a73e8", SupportEmail: "help@shop.example"}
+	tests := []struct {
+		name          string
+		b             sg.Branding
+		reason, param string
+		want          sg.Branding // stored afterwards
+	}{
+		{name: "all fields", b: good, want: good},
+		{name: "accent colour in upper case is stored in lower case", b: sg.Branding{AccentColor: "#AbCdEf"}, want: sg.Branding{AccentColor: "#abcdef"}},
+		{name: "cleared", b: sg.Branding{}, want: sg.Branding{}},
+		{name: "set again", b: good, want: good},
+		{name: "logo over http", b: sg.Branding{LogoURL: "http://cdn.shop.example/logo.png"}, reason: "logo_url_invalid", param: "branding.logo_url", want: good},
+		{name: "logo relative", b: sg.Branding{LogoURL: "/logo.png"}, reason: "logo_url_invalid", param: "branding.logo_url", want: good},
+		{name: "logo javascript", b: sg.Branding{LogoURL: "javascript:alert(1)"}, reason: "logo_url_invalid", param: "branding.logo_url", want: good},
+		{name: "logo with credentials", b: sg.Branding{LogoURL: "https://u:p@cdn.example/l.png"}, reason: "logo_url_invalid", param: "branding.logo_url", want: good},
+		{name: "logo too long", b: sg.Branding{LogoURL: "https://cdn.example/" + strings.Repeat("a", 2030)}, reason: "logo_url_invalid", param: "branding.logo_url", want: good},
+		{name: "colour without hash", b: sg.Branding{AccentColor: "1a73e8"}, reason: "accent_color_invalid", param: "branding.accent_color", want: good},
+		{name: "short colour", b: sg.Branding{AccentColor: "#fff"}, reason: "accent_color_invalid", param: "branding.accent_color", want: good},
+		{name: "colour name", b: sg.Branding{AccentColor: "red"}, reason: "accent_color_invalid", param: "branding.accent_color", want: good},
+		{name: "colour not hex", b: sg.Branding{AccentColor: "#12345g"}, reason: "accent_color_invalid", param: "branding.accent_color", want: good},
+		{name: "colour with a control byte", b: sg.Branding{AccentColor: "#\x10\x10\x10\x10\x10\x10"}, reason: "accent_color_invalid", param: "branding.accent_color", want: good},
+		{name: "email without domain dot", b: sg.Branding{SupportEmail: "help@localhost"}, reason: "support_email_invalid", param: "branding.support_email", want: good},
+		{name: "email with a display name", b: sg.Branding{SupportEmail: "Help <help@shop.example>"}, reason: "support_email_invalid", param: "branding.support_email", want: good},
+		{name: "not an email", b: sg.Branding{SupportEmail: "shop.example"}, reason: "support_email_invalid", param: "branding.support_email", want: good},
+		{name: "email of 255 characters", b: sg.Branding{SupportEmail: longEmail(255)}, reason: "support_email_invalid", param: "branding.support_email", want: good},
+		{name: "email of 254 characters", b: sg.Branding{SupportEmail: longEmail(254)}, want: sg.Branding{SupportEmail: longEmail(254)}},
+		{name: "set once more", b: good, want: good},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.b
+			name := "Renamed"
+			if tt.reason != "" {
+				name = "Refused"
+			}
+			got, err := f.svc.Update(f.ctx, m.ID, merchant.Update{Name: &name, Branding: &b})
+			if tt.reason != "" {
+				wantReason(t, err, sg.EINVALID, tt.reason, tt.param)
+			} else if err != nil || got.Branding != tt.want {
+				t.Fatalf("Update: %+v, %v", got, err)
+			}
+			stored, err := f.svc.Get(f.ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Branding != tt.want {
+				t.Fatalf("stored branding %+v, want %+v", stored.Branding, tt.want)
+			}
+			if stored.Name != "Renamed" {
+				t.Fatalf("stored name %q: a refused update changed it", stored.Name)
+			}
+		})
+	}
+	// Leaving branding out keeps it.
+	if f.merchant("Other").Branding != (sg.Branding{}) {
+		t.Fatal("a new merchant has branding")
+	}
+	if got, err := f.svc.Update(f.ctx, m.ID, merchant.Update{Name: ptr("Shop")}); err != nil || got.Branding != good {
+		t.Fatalf("update without branding: %+v, %v", got, err)
+	}
+}
+
 func TestCreateKey(t *testing.T) {
 	f := newFixture(t)
 	m := f.merchant("Shop")

@@ -110,6 +110,9 @@ func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Even
 		hasOrder = "1"
 	}
 	k := s.keys
+	if err := s.claimCheckoutID(ctx, c); err != nil {
+		return err
+	}
 	res, err := createCheckoutScript.Run(ctx, s.rdb, []string{
 		k.Checkout(c.MerchantID, c.ID),
 		k.CheckoutIndex(c.MerchantID, c.Livemode),

@@ -57,6 +57,18 @@ func (k Keys) AddressClaim(chain, address string) string {
 // Checkout is a HASH with fields v (version) and json (the checkout record).
 func (k Keys) Checkout(merchantID, id string) string { return k.merchant(merchantID) + "co:" + id }
 
+// CheckoutOwner is a STRING: the merchant id owning a checkout id, so the
+// hosted payment page, which knows only the id, finds the checkout. Its own
+// tag {co:<id>} keeps it out of the merchant's slot.
+func (k Keys) CheckoutOwner(id string) string { return k.Prefix + ":{co:" + id + "}" }
+
+// PublicRateWindow is a STRING counter: requests of one public subject (the
+// SHA-256 of a client address and a checkout id) in one fixed window, named
+// by the window's start in unix seconds and expiring after it.
+func (k Keys) PublicRateWindow(subject string, start int64) string {
+	return k.Prefix + ":{prl:" + subject + "}:" + strconv.FormatInt(start, 10)
+}
+
 // CheckoutIndex is a ZSET (scores 0, ordered by id, hence by creation time):
 // all checkouts of a merchant in one mode.
 func (k Keys) CheckoutIndex(merchantID string, live bool) string {
@@ -267,3 +279,37 @@ func (k Keys) EventDeliveries(eventID string) string { return k.webhooks() + "ev
 // DeliveryLeaseSeq is a STRING counter: the last lease token handed out.
 // Tokens only grow, so they also fence a dispatcher that lost its lease.
 func (k Keys) DeliveryLeaseSeq() string { return k.webhooks() + "lease:seq" }
+
+// Products is a HASH of one merchant's products: product id -> JSON,
+// "<id>:v" -> version for compare-and-set updates, "<id>:active" -> "1" or
+// "0", which the script that opens a link checks.
+func (k Keys) Products(merchantID string) string { return k.merchant(merchantID) + "prod" }
+
+// ProductIndex is a ZSET (scores 0, ordered by id): the products of one
+// mode.
+func (k Keys) ProductIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "prod:idx:" + mode(live)
+}
+
+// PaymentLinks is a HASH of one merchant's payment links: link id -> JSON,
+// "<id>:v" -> version, and the state the use-taking script reads and
+// writes: "<id>:active" ("1" or "0"), "<id>:max" (max uses, 0 for no
+// limit) and "<id>:uses" (checkouts opened).
+func (k Keys) PaymentLinks(merchantID string) string { return k.merchant(merchantID) + "plink" }
+
+// PaymentLinkIndex is a ZSET (scores 0, ordered by id): the payment links
+// of one mode.
+func (k Keys) PaymentLinkIndex(merchantID string, live bool) string {
+	return k.merchant(merchantID) + "plink:idx:" + mode(live)
+}
+
+// PaymentLinkSlug is a STRING: "<merchant id> <link id>" owning a slug. A
+// slug belongs to one link across the gateway, so /l/<slug> has one
+// meaning.
+func (k Keys) PaymentLinkSlug(slug string) string { return k.Prefix + ":{slug:" + slug + "}" }
+
+// LinkOpenWindow is a STRING counter: checkouts one client (an IP address)
+// asked a link to open in one minute, expiring right after it.
+func (k Keys) LinkOpenWindow(slug, client string, unixMinute int64) string {
+	return k.Prefix + ":{rl:link:" + slug + ":" + client + "}:" + strconv.FormatInt(unixMinute, 10)
+}

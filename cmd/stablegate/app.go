@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stablegate/stablegate/api"
+	"github.com/stablegate/stablegate/catalog"
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/checkout"
 	"github.com/stablegate/stablegate/merchant"
@@ -118,9 +119,12 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	apiCfg.OperatorToken = cfg.OperatorToken
 	apiCfg.RateLimit = cfg.RateLimit
 	apiCfg.Version = version
+	apiCfg.PublicURL = cfg.PublicURL
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
 		Payments: a.settler, Webhooks: a.endpoints,
+		Pages:    checkout.NewPublic(st, a.checkouts, checkout.DefaultPublicConfig()),
+		Catalog:  catalog.New(st, a.checkouts, reg, nil, catalog.DefaultConfig(), log),
 		Registry: promReg, Log: log,
 	})
 	return a, nil
