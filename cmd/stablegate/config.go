@@ -41,8 +41,10 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
 	// Env STABLEGATE_LOG_LEVEL.
 	LogLevel string `yaml:"log_level"`
-	// PublicURL is the gateway's public base URL, used in links it prints.
-	// Default http://<listen>. Env STABLEGATE_PUBLIC_URL.
+	// PublicURL is the gateway's public base URL, in payment links' URLs
+	// and QR codes and in the links dev mode prints. Default: each
+	// request's scheme and Host (http://<listen> in dev mode's printout).
+	// Env STABLEGATE_PUBLIC_URL.
 	PublicURL string `yaml:"public_url"`
 	// Watch lists the EVM chains to watch for payments. Default (absent):
 	// every EVM chain in the registry; an empty list watches none (an
