@@ -3,7 +3,6 @@ package catalog_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/stablegate/stablegate/catalog"
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/checkout"
+	"github.com/stablegate/stablegate/clocktest"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
@@ -21,31 +21,13 @@ import (
 // t0 is the fixtures' starting time; the clock moves when a test says so.
 var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// testClock is an injected clock that tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is the catalog service over the real checkout service and the
 // real Redis, under a key prefix of its own.
 type fixture struct {
 	t         testing.TB
 	ctx       context.Context
 	st        *store.Store
-	clock     *testClock
+	clock     *clocktest.Clock
 	merchants *merchant.Service
 	checkouts *checkout.Service
 	svc       *catalog.Service
@@ -56,7 +38,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := storetest.New(t)
 	reg := chains.Builtin()
-	clock := &testClock{now: t0}
+	clock := clocktest.New(t0)
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{
 		t: t, ctx: context.Background(), st: st, clock: clock,

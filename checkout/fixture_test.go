@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math/big"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/checkout"
+	"github.com/stablegate/stablegate/clocktest"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
@@ -21,30 +21,6 @@ import (
 
 // t0 is the fixtures' starting time; the clock only moves when a test says so.
 var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-
-// testClock is an injected clock that tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // devnet18 is a test chain whose token has 18 decimals, like BSC's.
 var devnet18 = &chains.Chain{
@@ -70,7 +46,7 @@ type fixture struct {
 	ctx       context.Context
 	st        *store.Store
 	reg       *chains.Registry
-	clock     *testClock
+	clock     *clocktest.Clock
 	merchants *merchant.Service
 	svc       *checkout.Service
 	m         *sg.Merchant
@@ -81,7 +57,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := storetest.New(t)
 	reg := registry(t)
-	clock := &testClock{now: t0}
+	clock := clocktest.New(t0)
 	f := &fixture{
 		t: t, ctx: context.Background(), st: st, reg: reg, clock: clock,
 		merchants: merchant.New(st, reg, clock.Now),

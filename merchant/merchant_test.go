@@ -14,6 +14,7 @@ import (
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/clocktest"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
@@ -21,35 +22,18 @@ import (
 
 var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	t     testing.TB
 	ctx   context.Context
 	st    *store.Store
-	clock *testClock
+	clock *clocktest.Clock
 	svc   *merchant.Service
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st := storetest.New(t)
-	clock := &testClock{now: t0}
+	clock := clocktest.New(t0)
 	return &fixture{t: t, ctx: context.Background(), st: st, clock: clock, svc: merchant.New(st, chains.Builtin(), clock.Now)}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/clocktest"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
 	"github.com/stablegate/stablegate/webhooks"
@@ -25,24 +26,6 @@ import (
 
 // dispatchT0 is where the dispatcher tests' clock starts.
 var dispatchT0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-
-// dispatchClock is an injected clock the tests move by hand.
-type dispatchClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *dispatchClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *dispatchClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // received is one request the receiver got.
 type received struct {
@@ -136,7 +119,7 @@ type dispatchFixture struct {
 	t        testing.TB
 	ctx      context.Context
 	st       *store.Store
-	clock    *dispatchClock
+	clock    *clocktest.Clock
 	d        *webhooks.Dispatcher
 	merchant string
 	ep       *sg.WebhookEndpoint
@@ -148,7 +131,7 @@ type dispatchFixture struct {
 
 func newDispatchFixture(t testing.TB, tune func(*webhooks.DispatcherConfig)) *dispatchFixture {
 	t.Helper()
-	f := &dispatchFixture{t: t, ctx: context.Background(), st: storetest.New(t), clock: &dispatchClock{now: dispatchT0}}
+	f := &dispatchFixture{t: t, ctx: context.Background(), st: storetest.New(t), clock: clocktest.New(dispatchT0)}
 	f.merchant = sg.NewID(sg.PrefixMerchant, dispatchT0)
 	f.recv = newReceiver(t)
 	guard, err := webhooks.NewGuard("127.0.0.0/8")

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/clocktest"
 	"github.com/stablegate/stablegate/store"
 	"github.com/stablegate/stablegate/store/storetest"
 	"github.com/stablegate/stablegate/webhooks"
@@ -21,33 +21,13 @@ const publicURL = "https://93.184.215.14/hooks"
 
 var endpointsT0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// stepClock is a clock tests set; every reading is a millisecond later than
-// the last, so ids made one after another sort in order.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Millisecond)
-	return c.now
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // endpointsFixture is the endpoints service on the real store, with one
 // merchant's test and live principals.
 type endpointsFixture struct {
 	t     *testing.T
 	ctx   context.Context
 	st    *store.Store
-	clock *stepClock
+	clock *clocktest.Clock
 	svc   *webhooks.Endpoints
 	test  sg.Principal
 	live  sg.Principal
@@ -55,7 +35,7 @@ type endpointsFixture struct {
 
 func newEndpointsFixture(t *testing.T, cfg webhooks.EndpointsConfig, allow ...string) *endpointsFixture {
 	t.Helper()
-	f := &endpointsFixture{t: t, ctx: context.Background(), st: storetest.New(t), clock: &stepClock{now: endpointsT0}}
+	f := &endpointsFixture{t: t, ctx: context.Background(), st: storetest.New(t), clock: clocktest.Stepping(endpointsT0, time.Millisecond)}
 	f.svc = webhooks.NewEndpoints(f.st, newGuard(t, allow...), f.clock.Now, cfg)
 	f.test = sg.Principal{MerchantID: sg.NewID(sg.PrefixMerchant, endpointsT0), Kind: sg.KeySecret}
 	f.live = f.test
@@ -527,7 +507,7 @@ func TestRedeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := f.clock.now.Unix()
+	now := f.clock.Peek().Unix()
 	if d.Status != sg.DeliveryPending || !d.Redelivery || d.NextAttemptAt != now || d.Object != "webhook_delivery" || len(d.Attempts) != 1 {
 		t.Fatalf("redelivered %+v", d)
 	}
@@ -536,8 +516,8 @@ func TestRedeliver(t *testing.T) {
 		t.Fatalf("stored %+v", stored)
 	}
 	due, err := f.st.Client().ZScore(f.ctx, f.st.Keys().DeliveriesDue(), d.ID).Result()
-	if err != nil || int64(due) != f.clock.now.UnixMilli() {
-		t.Fatalf("due at %v (%v), want %d", due, err, f.clock.now.UnixMilli())
+	if err != nil || int64(due) != f.clock.Peek().UnixMilli() {
+		t.Fatalf("due at %v (%v), want %d", due, err, f.clock.Peek().UnixMilli())
 	}
 
 	if _, err := f.svc.Update(f.ctx, f.test, ep.ID, webhooks.EndpointParams{Disabled: ptr(true)}); err != nil {
@@ -568,7 +548,7 @@ func TestRedeliverEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := f.clock.now.Unix()
+	now := f.clock.Peek().Unix()
 	var ids []string
 	for _, d := range ds {
 		ids = append(ids, d.ID)
