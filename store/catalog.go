@@ -96,18 +96,12 @@ func (s *Store) Product(ctx context.Context, merchantID, id string) (*sg.Product
 	if !catalogID(sg.PrefixProduct, id) {
 		return nil, 0, missing
 	}
-	vals, err := s.rdb.HMGet(ctx, s.keys.Products(merchantID), id, id+":v").Result()
+	js, v, _, err := s.versionedRecord(ctx, s.keys.Products(merchantID), id)
 	if err != nil {
-		return nil, 0, fmt.Errorf("get product: %w", err)
+		return nil, 0, err
 	}
-	js, ok1 := vals[0].(string)
-	vs, ok2 := vals[1].(string)
-	if !ok1 || !ok2 {
+	if js == "" {
 		return nil, 0, missing
-	}
-	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("decode product version: %w", err)
 	}
 	p, err := decodeProduct(merchantID, []byte(js))
 	return p, v, err
@@ -211,20 +205,14 @@ func (s *Store) PaymentLink(ctx context.Context, merchantID, id string) (*sg.Pay
 	if !catalogID(sg.PrefixLink, id) {
 		return nil, 0, missing
 	}
-	vals, err := s.rdb.HMGet(ctx, s.keys.PaymentLinks(merchantID), id, id+":v", id+":uses").Result()
+	js, v, uses, err := s.versionedRecord(ctx, s.keys.PaymentLinks(merchantID), id, "uses")
 	if err != nil {
-		return nil, 0, fmt.Errorf("get payment link: %w", err)
+		return nil, 0, err
 	}
-	js, ok1 := vals[0].(string)
-	vs, ok2 := vals[1].(string)
-	if !ok1 || !ok2 {
+	if js == "" {
 		return nil, 0, missing
 	}
-	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("decode payment link version: %w", err)
-	}
-	l, err := decodeLink(merchantID, []byte(js), vals[2])
+	l, err := decodeLink(merchantID, []byte(js), uses[0])
 	return l, v, err
 }
 

@@ -99,21 +99,38 @@ func (s *Store) Endpoint(ctx context.Context, merchantID, id string) (*sg.Webhoo
 	if !strings.HasPrefix(id, sg.PrefixEndpoint) {
 		return nil, 0, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such webhook endpoint")
 	}
-	vals, err := s.rdb.HMGet(ctx, s.keys.WebhookEndpoints(merchantID), id, id+":v").Result()
+	js, v, _, err := s.versionedRecord(ctx, s.keys.WebhookEndpoints(merchantID), id)
 	if err != nil {
-		return nil, 0, fmt.Errorf("get webhook endpoint: %w", err)
+		return nil, 0, err
+	}
+	if js == "" {
+		return nil, 0, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such webhook endpoint")
+	}
+	e, err := decodeEndpoint(merchantID, []byte(js))
+	return e, v, err
+}
+
+// versionedRecord reads the JSON record at field id of the HASH key with
+// its version (field "<id>:v") and the fields "<id>:<suffix>" named, one
+// value (a string or nil) each. A missing record or version gives "".
+func (s *Store) versionedRecord(ctx context.Context, key, id string, suffixes ...string) (js string, version int64, extra []any, err error) {
+	fields := []string{id, id + ":v"}
+	for _, sfx := range suffixes {
+		fields = append(fields, id+":"+sfx)
+	}
+	vals, err := s.rdb.HMGet(ctx, key, fields...).Result()
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("get %s: %w", id, err)
 	}
 	js, ok1 := vals[0].(string)
 	vs, ok2 := vals[1].(string)
 	if !ok1 || !ok2 {
-		return nil, 0, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such webhook endpoint")
+		return "", 0, nil, nil
 	}
-	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("decode webhook endpoint version: %w", err)
+	if version, err = strconv.ParseInt(vs, 10, 64); err != nil {
+		return "", 0, nil, fmt.Errorf("decode version of %s: %w", id, err)
 	}
-	e, err := decodeEndpoint(merchantID, []byte(js))
-	return e, v, err
+	return js, version, vals[2:], nil
 }
 
 // UpdateEndpoint writes e if it is still at version and returns the new
