@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,6 +127,13 @@ type MerchantSettings struct {
 	// Confirmations overrides, per chain id, when a payment counts as paid.
 	// Chains without an entry use the registry's policy. Empty by default.
 	Confirmations map[string]Confirmation `json:"confirmations,omitempty"`
+	// AllowedOrigins are the exact origins ("https://shop.example") whose
+	// pages may embed this mode's hosted pages with the checkout widget
+	// (CSP frame-ancestors) and start checkouts from payment links with a
+	// publishable key. At most MaxAllowedOrigins; http only for loopback
+	// and localhost, and only in test mode. Empty by default: no site may
+	// frame the pages.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 }
 
 // Confirmation is a merchant's confirmation policy on one chain: Mode is
@@ -169,7 +177,123 @@ func (s MerchantSettings) Validate() error {
 	if len(s.Confirmations) > maxConfirmationOverrides {
 		return Errorf(EINVALID, "confirmation_invalid", "settings.confirmations", "at most %d confirmation overrides", maxConfirmationOverrides)
 	}
+	if len(s.AllowedOrigins) > MaxAllowedOrigins {
+		return Errorf(EINVALID, "allowed_origins_invalid", "settings.allowed_origins", "at most %d allowed origins", MaxAllowedOrigins)
+	}
+	for _, o := range s.AllowedOrigins {
+		if n, ok := NormalizeOrigin(o); !ok || n != o {
+			return Errorf(EINVALID, "allowed_origin_invalid", "settings.allowed_origins",
+				"%q is not an origin like https://shop.example (scheme and host, optional port, nothing else; http only for localhost and loopback addresses)", o)
+		}
+	}
 	return nil
+}
+
+// Normalize returns s with its allowed origins as browsers spell them
+// (see NormalizeOrigin) and without duplicates; an origin that cannot be
+// allowed is kept as given, for Validate to name.
+func (s MerchantSettings) Normalize() MerchantSettings {
+	if s.AllowedOrigins == nil {
+		return s
+	}
+	out := make([]string, 0, len(s.AllowedOrigins))
+	for _, o := range s.AllowedOrigins {
+		if n, ok := NormalizeOrigin(o); ok {
+			o = n
+		}
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	s.AllowedOrigins = out
+	return s
+}
+
+// ValidateMode is Validate for the settings of one mode: live mode also
+// refuses http origins, which only a developer's own machine may use.
+func (s MerchantSettings) ValidateMode(live bool) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if !live {
+		return nil
+	}
+	for _, o := range s.AllowedOrigins {
+		if strings.HasPrefix(o, "http:") {
+			return Errorf(EINVALID, "allowed_origin_insecure", "settings.allowed_origins", "%q: live mode allows https origins only", o)
+		}
+	}
+	return nil
+}
+
+// MaxAllowedOrigins bounds MerchantSettings.AllowedOrigins: a
+// Content-Security-Policy header lists every one.
+const MaxAllowedOrigins = 20
+
+// NormalizeOrigin returns the origin s names as a browser serializes it
+// (lower-case scheme and host, no default port) and whether s is one that
+// may be allowed: https, or http on localhost or a loopback address, with
+// a host and nothing after it but an optional port. A trailing slash is
+// dropped; a path, query, fragment, user or wildcard is refused.
+func NormalizeOrigin(s string) (string, bool) {
+	if len(s) > 2048 {
+		return "", false
+	}
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" ||
+		u.ForceQuery || u.Opaque != "" || strings.ContainsAny(u.Host, "*,; '\"") {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if host == "" || (port != "" && !allDigits(port)) || strings.HasSuffix(u.Host, ":") {
+		return "", false
+	}
+	switch u.Scheme {
+	case "https":
+		if port == "443" {
+			port = ""
+		}
+	case "http":
+		if !isLoopbackHost(host) {
+			return "", false
+		}
+		if port == "80" {
+			port = ""
+		}
+	default:
+		return "", false
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host, true
+}
+
+// isLoopbackHost reports whether host (lower case, without brackets) is
+// localhost, a name under it, or a loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "::1" {
+		return true
+	}
+	return strings.HasPrefix(host, "127.") && strings.Count(host, ".") == 3 && allDigits(strings.ReplaceAll(host, ".", ""))
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// AllowsOrigin reports whether origin (as a browser sends it in Origin)
+// is one of the settings' allowed origins, compared exactly.
+func (s MerchantSettings) AllowsOrigin(origin string) bool {
+	return origin != "" && slices.Contains(s.AllowedOrigins, origin)
 }
 
 // maxSteps bounds K so a listing of one price's slots stays short.

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"net"
 	"strings"
 	"time"
 )
@@ -73,4 +74,18 @@ func IDTimeBound(prefix string, t time.Time) string {
 	}
 	binary.BigEndian.PutUint64(b[:8], uint64(ms)<<16)
 	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+// ClientKey is the subject public rate limits count an IP address under:
+// IPv4 as it is, IPv6 by its /64 (one host may rotate addresses within
+// it), and anything unparsable as one shared subject.
+func ClientKey(ip string) string {
+	a := net.ParseIP(ip)
+	switch {
+	case a == nil:
+		return "unknown"
+	case a.To4() != nil:
+		return a.To4().String()
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String()
 }

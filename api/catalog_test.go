@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -275,7 +276,11 @@ func TestMerchantBranding(t *testing.T) {
 	if got := e.get("/v1/merchant", a.Key).ExpectStatus(t, http.StatusOK).Object(t); stringify(got["branding"]) != `{}` {
 		t.Fatalf("new merchant's branding %v", got["branding"])
 	}
-	set := e.patch("/v1/merchant", a.Key, map[string]any{"branding": map[string]string{
+	// Branding shows to live customers: only a live key changes it.
+	e.patch("/v1/merchant", a.Key, map[string]any{"branding": map[string]string{"support_email": "x@evil.example"}}).
+		ExpectError(t, http.StatusForbidden, "live_key_required", "branding")
+	live, _ := e.newKey(a.ID, "secret", true)
+	set := e.patch("/v1/merchant", live, map[string]any{"branding": map[string]string{
 		"logo_url": "https://cdn.a.example/logo.png", "accent_color": "#1A73E8", "support_email": "help@a.example",
 	}}).ExpectStatus(t, http.StatusOK).Object(t)
 	want := `{"accent_color":"#1a73e8","logo_url":"https://cdn.a.example/logo.png","support_email":"help@a.example"}`
@@ -283,12 +288,11 @@ func TestMerchantBranding(t *testing.T) {
 		t.Fatalf("branding %v, want %s", set["branding"], want)
 	}
 	e.conforms("Merchant", set)
-	// One field at a time; an empty string clears it; the live key sees the
+	// One field at a time; an empty string clears it; the test key sees the
 	// same branding.
-	e.patch("/v1/merchant", a.Key, map[string]any{"branding": map[string]string{"support_email": ""}}).ExpectStatus(t, http.StatusOK)
-	live, _ := e.newKey(a.ID, "secret", true)
+	e.patch("/v1/merchant", live, map[string]any{"branding": map[string]string{"support_email": ""}}).ExpectStatus(t, http.StatusOK)
 	want = `{"accent_color":"#1a73e8","logo_url":"https://cdn.a.example/logo.png"}`
-	if got := e.get("/v1/merchant", live).ExpectStatus(t, http.StatusOK).Object(t); stringify(got["branding"]) != want {
+	if got := e.get("/v1/merchant", a.Key).ExpectStatus(t, http.StatusOK).Object(t); stringify(got["branding"]) != want {
 		t.Fatalf("branding %v, want %s", got["branding"], want)
 	}
 	before := e.get("/v1/merchant", a.Key).Body
@@ -308,7 +312,7 @@ func TestMerchantBranding(t *testing.T) {
 		{"unknown branding field", `{"branding":{"font":"serif"}}`, "parameter_unknown", "font"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.with(t).patch("/v1/merchant", a.Key, tc.body).ExpectError(t, http.StatusBadRequest, tc.code, tc.param)
+			e.with(t).patch("/v1/merchant", live, tc.body).ExpectError(t, http.StatusBadRequest, tc.code, tc.param)
 		})
 	}
 	if after := e.get("/v1/merchant", a.Key).Body; !bytes.Equal(before, after) {
@@ -370,8 +374,11 @@ func TestPaymentLinkVisits(t *testing.T) {
 			t.Fatalf("preview CSP %q", csp)
 		}
 	}
+	for _, h := range []map[string]string{{"Sec-Purpose": "prefetch"}, {"Sec-Purpose": "prefetch;prerender"}, {"Purpose": "prefetch"}} {
+		e.visit(http.MethodGet, "/l/"+slug, h).ExpectStatus(t, http.StatusOK)
+	}
 	if n := e.count("/v1/checkouts", a.Key); n != before {
-		t.Fatalf("previews opened %d checkouts", n-before)
+		t.Fatalf("previews and prefetches opened %d checkouts", n-before)
 	}
 	if got := e.get("/v1/payment-links/"+id, a.Key).Object(t)["uses"]; got != jsonNumber("4") {
 		t.Fatalf("uses %v, want the 4 visits", got)
@@ -385,7 +392,8 @@ func TestPaymentLinkUnavailable(t *testing.T) {
 	e := newEnv(t)
 	a := e.newMerchant("Acme")
 	e.addWallet(a.Key, "base-sepolia")
-	e.patch("/v1/merchant", a.Key, map[string]any{"branding": map[string]string{"support_email": "help@acme.example", "logo_url": "https://cdn.acme.example/l.png"}}).ExpectStatus(t, http.StatusOK)
+	live, _ := e.newKey(a.ID, "secret", true)
+	e.patch("/v1/merchant", live, map[string]any{"branding": map[string]string{"support_email": "help@acme.example", "logo_url": "https://cdn.acme.example/l.png"}}).ExpectStatus(t, http.StatusOK)
 	prod := e.createProduct(a.Key, map[string]any{"name": "Tee", "price": "12.50"})["id"].(string)
 	byProduct := e.createLink(a.Key, map[string]any{"product": prod})["slug"].(string)
 	closed := e.createLink(a.Key, map[string]any{"price": "1.00", "active": false})["slug"].(string)
@@ -432,7 +440,10 @@ func TestPaymentLinkUnavailable(t *testing.T) {
 
 func TestPaymentLinkRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	// The tests' requests come from loopback: here a trusted proxy.
+	e := newEnv(t, func(cfg *api.Config, _ *api.Deps) {
+		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	a := e.newMerchant("A")
 	e.addWallet(a.Key, "base-sepolia")
 	slug := e.createLink(a.Key, map[string]any{"price": "1.00"})["slug"].(string)
@@ -454,6 +465,15 @@ func TestPaymentLinkRateLimit(t *testing.T) {
 	if n := e.count("/v1/checkouts", a.Key); n != 31 {
 		t.Fatalf("%d checkouts, want 31", n)
 	}
+	// Without a trusted proxy, a made-up header buys no fresh budget.
+	direct := newEnv(t)
+	b := direct.newMerchant("B")
+	direct.addWallet(b.Key, "base-sepolia")
+	slug = direct.createLink(b.Key, map[string]any{"price": "1.00"})["slug"].(string)
+	for i := 1; i <= 30; i++ {
+		direct.visit(http.MethodGet, "/l/"+slug, map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", i)}).ExpectStatus(t, http.StatusSeeOther)
+	}
+	direct.visit(http.MethodGet, "/l/"+slug, map[string]string{"X-Forwarded-For": "198.51.100.99"}).ExpectStatus(t, http.StatusTooManyRequests)
 }
 
 // decodeQR reads the QR code in img with an independent decoder.

@@ -24,5 +24,6 @@ var RequestBodies = map[string]any{
 	"PATCH /v1/products/{id}":                                            productRequest{},
 	"POST /v1/payment-links":                                             createLinkRequest{},
 	"PATCH /v1/payment-links/{id}":                                       updateLinkRequest{},
+	"POST /v1/payment-links/{id}/checkouts":                              struct{}{},
 	"POST /pay/{id}/method":                                              sg.PaymentMethod{},
 }

@@ -33,13 +33,6 @@ const (
 	maxQRSize     = 2048
 )
 
-// linkClientIP finds the visitor's address for the open rate limit. It
-// believes X-Forwarded-For and X-Real-IP only from a peer on a loopback,
-// link-local or private address (a reverse proxy in front of the
-// gateway); anyone else is counted by their own address, so a visitor
-// cannot pick a fresh budget with a made-up header.
-var linkClientIP = echo.ExtractIPFromXFFHeader()
-
 // previewAgents are substrings (lower case) of the user agents of
 // link-preview bots of chat apps and social networks: they fetch a link
 // as soon as it is pasted, and must not open checkouts (and reserve
@@ -57,6 +50,11 @@ var previewAgents = []string{
 // than open a checkout: a HEAD request, or a known link-preview bot.
 func isPreview(r *http.Request) bool {
 	if r.Method == http.MethodHead {
+		return true
+	}
+	// A browser fetching ahead of a click (prefetch, prerender) is no
+	// visitor yet.
+	if strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") || r.Header.Get("Purpose") == "prefetch" || r.Header.Get("X-Moz") == "prefetch" {
 		return true
 	}
 	ua := strings.ToLower(r.UserAgent())
@@ -101,7 +99,7 @@ func (s *Server) openLink(c echo.Context) error {
 		}
 		return s.renderLink(c, http.StatusOK, web.LinkPreview, it)
 	}
-	if retry, err := s.catalog.AllowOpen(ctx, slug, linkClientIP(c.Request())); err != nil {
+	if retry, err := s.catalog.AllowOpen(ctx, slug, c.RealIP()); err != nil {
 		if sg.IsCode(err, sg.ERATELIMITED) {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(retry))))
 		}

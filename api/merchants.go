@@ -34,6 +34,9 @@ type updateMerchantRequest struct {
 		// Confirmations merges into the current overrides: an entry sets a
 		// chain's policy, a null entry drops it.
 		Confirmations map[string]*sg.Confirmation `json:"confirmations"`
+		// AllowedOrigins replaces the list of origins that may embed the
+		// checkout widget; [] clears it.
+		AllowedOrigins []string `json:"allowed_origins"`
 	} `json:"settings"`
 	// Branding changes the fields given; an empty string clears one.
 	Branding *struct {
@@ -88,6 +91,9 @@ func (s *Server) updateMerchant(c echo.Context) error {
 				}
 			}
 			st.Confirmations = merged
+		}
+		if v := req.Settings.AllowedOrigins; v != nil {
+			st.AllowedOrigins = v
 		}
 		u.Settings = &st
 	}

@@ -81,6 +81,25 @@ func bearer(c echo.Context) (string, bool) {
 // authenticate requires a secret API key and puts its principal in the
 // request context. Publishable keys are refused on these routes.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticateKey(false)(next)
+}
+
+// authenticatePublishable is authenticate for the one route a publishable
+// key may call (starting a checkout from a payment link, for the widget);
+// secret keys work there too.
+func (s *Server) authenticatePublishable(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticateKey(true)(next)
+}
+
+// authenticateKey resolves the bearer key; publishable says whether a
+// publishable key may call the route.
+func (s *Server) authenticateKey(publishable bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return s.authenticateNext(publishable, next)
+	}
+}
+
+func (s *Server) authenticateNext(publishable bool, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok, ok := bearer(c)
 		if !ok {
@@ -97,7 +116,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return err
 		}
-		if p.Kind != sg.KeySecret {
+		if p.Kind != sg.KeySecret && !(publishable && p.Kind == sg.KeyPublishable) {
 			return sg.Errorf(sg.EFORBIDDEN, "publishable_key_not_allowed", "", "this route needs a secret key")
 		}
 		c.Set(ctxPrincipal, p)

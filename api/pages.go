@@ -25,7 +25,7 @@ type Pages interface {
 	View(ctx context.Context, id string) (*checkout.PublicView, error)
 	// Allow counts a method choice of client and returns how long to wait
 	// when it is over the limit, 0 when it may go ahead.
-	Allow(ctx context.Context, id, client string) (time.Duration, error)
+	Allow(ctx context.Context, client string) (time.Duration, error)
 	// Select returns invalid "payment_method_not_accepted" for a method the
 	// checkout does not accept and conflict "checkout_not_open" unless it
 	// is open.
@@ -35,8 +35,9 @@ type Pages interface {
 var _ Pages = (*checkout.Public)(nil)
 
 // FrameAncestors is the CSP frame-ancestors source list of the hosted
-// pages: the one place that decides who may frame them (the checkout
-// widget will allow a merchant's own origins).
+// pages: the one place that decides who may frame them. Only a page in
+// the checkout widget's embed mode replaces it, with the one embedding
+// origin the merchant allows (see embedOrigin).
 const FrameAncestors = "'none'"
 
 // Live status stream timing: how often the store is read, how often an
@@ -48,10 +49,11 @@ const (
 	streamMax       = 10 * time.Minute
 )
 
-// pageCSP is the Content-Security-Policy of every hosted page response.
-func pageCSP() string {
+// pageCSP is the Content-Security-Policy of a hosted page response that
+// the frame-ancestors source list ancestors may frame.
+func pageCSP(ancestors string) string {
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; " +
-		"form-action 'self'; base-uri 'none'; frame-ancestors " + FrameAncestors
+		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
 }
 
 // pageHeaders sets the security headers of the hosted pages, replacing the
@@ -59,7 +61,7 @@ func pageCSP() string {
 func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", pageCSP())
+		h.Set("Content-Security-Policy", pageCSP(FrameAncestors))
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-store")
@@ -113,6 +115,7 @@ func (s *Server) payPage(c echo.Context) error {
 
 // renderPay writes the payment page with status.
 func (s *Server) renderPay(c echo.Context, status int, d web.PayData) error {
+	d.Embed = embedOrigin(c, d.Page)
 	var b bytes.Buffer
 	if err := s.web.RenderPay(&b, d); err != nil {
 		return err
@@ -163,7 +166,7 @@ func (s *Server) paySelect(c echo.Context) error {
 		if pm.Token == "" {
 			return sg.Errorf(sg.EINVALID, "parameter_missing", "token", "token is required")
 		}
-		wait, err := s.pages.Allow(c.Request().Context(), c.Param("id"), c.RealIP())
+		wait, err := s.pages.Allow(c.Request().Context(), c.RealIP())
 		if err != nil {
 			return err
 		}
@@ -188,6 +191,10 @@ func (s *Server) paySelect(c echo.Context) error {
 		q := url.Values{"lang": {lang}}
 		if v.Method != nil {
 			q.Set("method", v.Method.Chain+":"+v.Method.Token)
+		}
+		if c.QueryParam("embed") == "1" { // the widget's frame: the page checks origin again
+			q.Set("embed", "1")
+			q.Set("origin", c.QueryParam("origin"))
 		}
 		return c.Redirect(http.StatusSeeOther, "/pay/"+url.PathEscape(v.ID)+"?"+q.Encode())
 	}

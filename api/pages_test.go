@@ -236,11 +236,11 @@ func (e *env) confirm() {
 
 func TestPaySelectRateLimited(t *testing.T) {
 	t.Parallel()
-	// The default's limit in a window of an hour, so the test's requests
-	// do not straddle two windows.
+	// A limit of 10 in a window of an hour, so the test's requests do not
+	// straddle two windows.
 	e := newEnv(t, func(_ *api.Config, d *api.Deps) {
 		cfg := checkout.DefaultPublicConfig()
-		cfg.SelectWindow = time.Hour
+		cfg.SelectLimit, cfg.SelectWindow = 10, time.Hour
 		d.Pages = checkout.NewPublic(d.Events.(*store.Store), d.Checkouts.(*checkout.Service), cfg)
 	})
 	a := e.newMerchant("Shop")
@@ -269,8 +269,9 @@ func TestPaySelectRateLimited(t *testing.T) {
 	if f.Header.Get("Retry-After") == "" || !strings.Contains(string(f.Body), "Too many attempts") {
 		t.Fatalf("form 429 without Retry-After or message: %v\n%s", f.Header, f.Body)
 	}
-	// The limit is per checkout.
-	e.choose(other, "sepolia", "USDC").ExpectStatus(t, http.StatusOK)
+	// The limit counts the client over every checkout: each choice may
+	// reserve an amount, and new checkouts are easy to come by.
+	e.choose(other, "sepolia", "USDC").ExpectError(t, http.StatusTooManyRequests, "rate_limited", "")
 }
 
 func TestPayStatusLeaksNothingPrivate(t *testing.T) {

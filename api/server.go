@@ -7,7 +7,9 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -34,6 +36,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported in /healthz. Default "dev".
 	Version string
+	// TrustedProxies lists the networks of reverse proxies in front of the
+	// gateway, whose X-Forwarded-For names the client for public rate
+	// limits. Default none: the peer's own address counts, so no client
+	// can pick a fresh budget with a made-up header.
+	TrustedProxies []netip.Prefix
 	// PublicURL is the gateway's public base URL (scheme and host, e.g.
 	// https://pay.shop.example), in payment links' url and QR codes.
 	// Default "": derived from each request's scheme and Host header, which
@@ -141,10 +148,24 @@ func New(cfg Config, d Deps) *Server {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.JSONSerializer = jsonSerializer{}
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.Use(requestIDs, s.observe, apiHeaders, recoverPanics(s.log))
 	s.echo = e
 	s.routes()
 	return s
+}
+
+// ipExtractor finds a request's client address: the peer itself, or,
+// behind a trusted proxy, the address it forwards.
+func ipExtractor(proxies []netip.Prefix) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Handler returns the server as an http.Handler.
@@ -217,6 +238,7 @@ func (s *Server) routes() {
 
 	s.pageRoutes()
 	s.linkRoutes()
+	s.widgetRoutes()
 }
 
 func (s *Server) healthz(c echo.Context) error {

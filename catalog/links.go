@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"time"
@@ -499,7 +498,7 @@ func (s *Service) AllowOpen(ctx context.Context, slug, client string) (time.Dura
 		return 0, nil // Open answers not_found without touching the store
 	}
 	now := s.now()
-	n, err := s.store.CountLinkOpen(ctx, slug, clientKey(client), now)
+	n, err := s.store.CountLinkOpen(ctx, slug, sg.ClientKey(client), now)
 	if err != nil {
 		return 0, err
 	}
@@ -508,17 +507,4 @@ func (s *Service) AllowOpen(ctx context.Context, slug, client string) (time.Dura
 	}
 	retry := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 	return retry, sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many checkouts opened from this link; try again in a minute")
-}
-
-// clientKey is the rate-limit subject for an IP address: IPv4 as is, IPv6
-// by its /64, anything unparsable as one shared subject.
-func clientKey(client string) string {
-	ip := net.ParseIP(client)
-	switch {
-	case ip == nil:
-		return "unknown"
-	case ip.To4() != nil:
-		return ip.To4().String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String()
 }

@@ -28,8 +28,11 @@ var _ PublicStore = (*store.Store)(nil)
 
 // PublicConfig tunes the public checkout service.
 type PublicConfig struct {
-	// SelectLimit is how many payment method choices one client may make
-	// for one checkout per SelectWindow. 0 disables the limit. Default 10.
+	// SelectLimit is how many payment method choices one client (an IP
+	// address, IPv6 by /64) may make per SelectWindow, over all checkouts:
+	// each choice may reserve a fingerprinted amount, so a client cannot
+	// use a price's amounts up by opening checkouts. 0 disables the limit.
+	// Default 20.
 	SelectLimit int
 	// SelectWindow is the fixed window SelectLimit counts in. Default 1 min.
 	SelectWindow time.Duration
@@ -49,7 +52,7 @@ func DefaultPublicConfig() PublicConfig {
 			rpcs[c.ID] = append([]string(nil), c.RPCURLs...)
 		}
 	}
-	return PublicConfig{SelectLimit: 10, SelectWindow: time.Minute, WalletRPCURLs: rpcs}
+	return PublicConfig{SelectLimit: 20, SelectWindow: time.Minute, WalletRPCURLs: rpcs}
 }
 
 // Public is the checkout as its customer sees it on the hosted payment
@@ -176,6 +179,9 @@ type PublicPage struct {
 	Options []PublicOption
 	// Now is the server's time, so the countdown ignores a wrong clock.
 	Now int64
+	// AllowedOrigins are the merchant's origins (of the checkout's mode)
+	// that may embed the page with the checkout widget.
+	AllowedOrigins []string
 }
 
 // PublicMerchant is what the page shows of the merchant.
@@ -224,6 +230,7 @@ func (p *Public) Page(ctx context.Context, id string, want *sg.PaymentMethod) (*
 		return nil, err
 	}
 	page := &PublicPage{View: v, Merchant: p.Branding(m), Description: c.Description, Now: p.checkouts.now().Unix()}
+	page.AllowedOrigins = m.SettingsFor(c.Livemode).AllowedOrigins
 	for _, cm := range c.Methods {
 		ch, ok := p.checkouts.registry.Chain(cm.Chain)
 		if !ok {
@@ -246,14 +253,14 @@ func (p *Public) View(ctx context.Context, id string) (*PublicView, error) {
 	return p.view(ctx, c, nil, nil)
 }
 
-// Allow counts a method choice of client (its network address) for a
-// checkout and returns how long to wait when it is over the limit, 0 when
-// it may go ahead.
-func (p *Public) Allow(ctx context.Context, id, client string) (time.Duration, error) {
+// Allow counts a method choice of client (its network address) and
+// returns how long to wait when it is over the limit, 0 when it may go
+// ahead.
+func (p *Public) Allow(ctx context.Context, client string) (time.Duration, error) {
 	if p.cfg.SelectLimit <= 0 {
 		return 0, nil
 	}
-	sum := sha256.Sum256([]byte("select " + client + " " + id))
+	sum := sha256.Sum256([]byte("select " + sg.ClientKey(client)))
 	now := p.checkouts.now()
 	n, end, err := p.store.CountWindow(ctx, hex.EncodeToString(sum[:16]), p.cfg.SelectWindow, now)
 	if err != nil {

@@ -183,6 +183,9 @@ func TestPublicViewFollowsThePayment(t *testing.T) {
 	}
 }
 
+// TestPublicAllow: one client's method choices are counted together over
+// all checkouts (each may reserve an amount), IPv6 by its /64, in fixed
+// one-minute windows.
 func TestPublicAllow(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -190,27 +193,28 @@ func TestPublicAllow(t *testing.T) {
 	cfg.SelectLimit = 2
 	pub := checkout.NewPublic(f.st, f.svc, cfg)
 	f.clock.Set(t0.Add(15 * time.Second))
-	for i := range 2 {
-		if wait, err := pub.Allow(f.ctx, "co_x", "192.0.2.1"); err != nil || wait != 0 {
-			t.Fatalf("choice %d: wait %v, %v", i+1, wait, err)
+	for _, client := range []string{"192.0.2.1", "2001:db8:1:2::1"} {
+		for i := range 2 {
+			if wait, err := pub.Allow(f.ctx, client); err != nil || wait != 0 {
+				t.Fatalf("%s choice %d: wait %v, %v", client, i+1, wait, err)
+			}
 		}
 	}
-	if wait, err := pub.Allow(f.ctx, "co_x", "192.0.2.1"); err != nil || wait != 45*time.Second {
-		t.Fatalf("third choice: wait %v, %v; want the 45 s left of the minute", wait, err)
+	for _, client := range []string{"192.0.2.1", "2001:db8:1:2::ffff"} {
+		if wait, err := pub.Allow(f.ctx, client); err != nil || wait != 45*time.Second {
+			t.Fatalf("%s third choice: wait %v, %v; want the 45 s left of the minute", client, wait, err)
+		}
 	}
-	if wait, _ := pub.Allow(f.ctx, "co_y", "192.0.2.1"); wait != 0 {
-		t.Fatalf("another checkout waits %v", wait)
-	}
-	if wait, _ := pub.Allow(f.ctx, "co_x", "192.0.2.2"); wait != 0 {
+	if wait, _ := pub.Allow(f.ctx, "192.0.2.2"); wait != 0 {
 		t.Fatalf("another client waits %v", wait)
 	}
 	f.clock.Advance(45 * time.Second)
-	if wait, _ := pub.Allow(f.ctx, "co_x", "192.0.2.1"); wait != 0 {
+	if wait, _ := pub.Allow(f.ctx, "192.0.2.1"); wait != 0 {
 		t.Fatalf("next minute: wait %v", wait)
 	}
 	off := checkout.NewPublic(f.st, f.svc, checkout.PublicConfig{})
 	for range 5 {
-		if wait, _ := off.Allow(f.ctx, "co_x", "192.0.2.1"); wait != 0 {
+		if wait, _ := off.Allow(f.ctx, "192.0.2.1"); wait != 0 {
 			t.Fatal("a zero limit limits")
 		}
 	}

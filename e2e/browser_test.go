@@ -53,9 +53,6 @@ func TestHostedPageInBrowser(t *testing.T) {
 	chain := startChain(t)
 	gw := startGateway(t, chain, startResetter(t))
 	api, wallet := gw.merchant("Browser Shop")
-	api.do(http.MethodPatch, "/v1/merchant", map[string]any{
-		"branding": map[string]string{"accent_color": "#0a6640", "support_email": "help@shop.example"},
-	}, nil)
 
 	thanks := startThanks(t)
 	var link struct {

@@ -26,11 +26,14 @@ import (
 // gatewayConfig is the YAML config file of the tests' gateway: one custom
 // testnet chain "anvil" whose first RPC URL resets every connection, and
 // nothing else watched. The confirmation depth of two blocks means a
-// transfer is paid once one more block is on top of its own.
+// transfer is paid once one more block is on top of its own. Webhooks may
+// go to loopback, where the widget test's example shop listens.
 const gatewayConfig = `# Written by the e2e tests.
 listen: %q
 redis_url: %q
 watch: [anvil]
+webhooks:
+  allow: ["127.0.0.0/8"]
 chains:
   chains:
     - id: anvil

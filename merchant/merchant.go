@@ -108,6 +108,11 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant
 		m.Name = n
 	}
 	if u.Branding != nil {
+		if !u.Live {
+			// Branding shows on live payment pages: a test key must not
+			// be able to put a phishing address there.
+			return nil, sg.Errorf(sg.EFORBIDDEN, "live_key_required", "branding", "branding shows to live customers; change it with a live key")
+		}
 		b := u.Branding.Normalize()
 		if err := b.Validate(); err != nil {
 			return nil, err
@@ -115,7 +120,9 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*sg.Merchant
 		m.Branding = b
 	}
 	if u.Settings != nil {
-		if err := u.Settings.Validate(); err != nil {
+		norm := u.Settings.Normalize()
+		u.Settings = &norm
+		if err := u.Settings.ValidateMode(u.Live); err != nil {
 			return nil, err
 		}
 		if err := s.registry.ValidateConfirmations(*u.Settings); err != nil {

@@ -233,6 +233,12 @@ func TestUpdateBranding(t *testing.T) {
 		{name: "email of 254 characters", b: sg.Branding{SupportEmail: longEmail(254)}, want: sg.Branding{SupportEmail: longEmail(254)}},
 		{name: "set once more", b: good, want: good},
 	}
+	t.Run("test key refused", func(t *testing.T) {
+		b := good
+		if _, err := f.svc.Update(f.ctx, m.ID, merchant.Update{Branding: &b}); !sg.IsCode(err, sg.EFORBIDDEN) {
+			t.Fatalf("a test-mode branding change: %v, want forbidden", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.b
@@ -240,7 +246,7 @@ func TestUpdateBranding(t *testing.T) {
 			if tt.reason != "" {
 				name = "Refused"
 			}
-			got, err := f.svc.Update(f.ctx, m.ID, merchant.Update{Name: &name, Branding: &b})
+			got, err := f.svc.Update(f.ctx, m.ID, merchant.Update{Name: &name, Branding: &b, Live: true})
 			if tt.reason != "" {
 				wantReason(t, err, sg.EINVALID, tt.reason, tt.param)
 			} else if err != nil || got.Branding != tt.want {

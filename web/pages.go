@@ -161,7 +161,13 @@ type Asset struct {
 	Immutable bool
 	// ETag is a strong validator of Body.
 	ETag string
+	// Integrity is Body's Subresource Integrity value, "sha384-<base64>".
+	Integrity string
 }
+
+// WidgetFile is the static file of the embeddable checkout widget, served
+// at /widget.js and /widget/v1.js.
+const WidgetFile = "widget.js"
 
 // Pages renders the hosted payment page from embedded templates, message
 // catalogs and static files. It is safe for concurrent use.
@@ -210,8 +216,9 @@ func NewPages() (*Pages, error) {
 		_, _ = w.Write(body)
 		_ = w.Close()
 		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-		p.assets[hashed] = &Asset{Name: hashed, ContentType: ct, Body: body, Gzip: gz.Bytes(), Immutable: true, ETag: etag}
-		p.assets[name] = &Asset{Name: name, ContentType: ct, Body: body, Gzip: gz.Bytes(), ETag: etag}
+		sri := Integrity(body)
+		p.assets[hashed] = &Asset{Name: hashed, ContentType: ct, Body: body, Gzip: gz.Bytes(), Immutable: true, ETag: etag, Integrity: sri}
+		p.assets[name] = &Asset{Name: name, ContentType: ct, Body: body, Gzip: gz.Bytes(), ETag: etag, Integrity: sri}
 		p.paths[name] = "/assets/" + hashed
 		return nil
 	})
@@ -255,6 +262,11 @@ type PayData struct {
 	// Error is the reason code of a choice that failed ("rate_limited",
 	// "checkout_not_open", ...), shown as a localized message; "" for none.
 	Error string
+	// Embed is the origin of the merchant's page that frames this one with
+	// the checkout widget, already checked against the merchant's allowed
+	// origins; the page's script posts its messages to exactly this
+	// origin. "" for a page of its own.
+	Embed string
 }
 
 // RenderPay writes the payment page.
@@ -388,6 +400,9 @@ type pageConfig struct {
 	Accent     string                  `json:"accent"`
 	Wallet     *checkout.WalletRequest `json:"wallet"`
 	Msgs       map[string]string       `json:"msgs"`
+	// EmbedOrigin is PayData.Embed: where pay.js posts the widget's
+	// messages; "" posts none.
+	EmbedOrigin string `json:"embed_origin"`
 }
 
 // jsMessages are the catalog keys pay.js uses.
@@ -407,8 +422,16 @@ func (p *Pages) payModel(d PayData) (*payModel, error) {
 	if v.Method != nil {
 		keep.Set("method", v.Method.Chain+":"+v.Method.Token)
 	}
+	action := self + "/method"
+	if d.Embed != "" {
+		// Every link and form of the page stays in the widget's frame.
+		embed := url.Values{"embed": {"1"}, "origin": {d.Embed}}
+		keep.Set("embed", "1")
+		keep.Set("origin", d.Embed)
+		action += "?" + embed.Encode()
+	}
 	m := &payModel{
-		base: p.base(d.Lang, self, keep), P: pg, V: v, Self: self, Action: self + "/method",
+		base: p.base(d.Lang, self, keep), P: pg, V: v, Self: self, Action: action,
 		Test: !v.Livemode, ShowPicker: v.State == "open" && len(pg.Options) > 0,
 	}
 	if d.Error != "" {
@@ -442,7 +465,7 @@ func (p *Pages) payModel(d PayData) (*payModel, error) {
 
 	cfg := pageConfig{
 		ID: v.ID, StatusURL: self + "/status", EventsURL: self + "/events", ExpiresAt: v.ExpiresAt, Now: pg.Now,
-		State: v.State, Final: v.Final, SuccessURL: v.SuccessURL, Msgs: map[string]string{},
+		State: v.State, Final: v.Final, SuccessURL: v.SuccessURL, Msgs: map[string]string{}, EmbedOrigin: d.Embed,
 	}
 	if hexColor.MatchString(pg.Merchant.AccentColor) {
 		cfg.Accent = pg.Merchant.AccentColor

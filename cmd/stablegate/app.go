@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -120,6 +121,13 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 	apiCfg.RateLimit = cfg.RateLimit
 	apiCfg.Version = version
 	apiCfg.PublicURL = cfg.PublicURL
+	for _, p := range cfg.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %w", err)
+		}
+		apiCfg.TrustedProxies = append(apiCfg.TrustedProxies, pfx.Masked())
+	}
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
 		Payments: a.settler, Webhooks: a.endpoints,
@@ -173,7 +181,13 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 
 // serveHandler is serve with another root handler (dev mode adds routes).
 func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler) error {
+	// Requests see this context end when shutdown begins, so long-lived
+	// ones (the payment pages' event streams) end at once instead of
+	// holding the shutdown up.
+	base, stopRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRequests()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -208,7 +222,9 @@ func (a *app) serveHandler(ctx context.Context, ln net.Listener, h http.Handler)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	srv.RegisterOnShutdown(stopRequests)
 	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"time"
@@ -56,6 +57,11 @@ type Config struct {
 	WatchLeaseTTL time.Duration `yaml:"watch_lease_ttl"`
 	// Chains overrides built-in chains and adds custom ones. Default none.
 	Chains chains.Config `yaml:"chains"`
+	// TrustedProxies lists the networks ("10.0.0.0/8") of reverse proxies in
+	// front of the gateway whose X-Forwarded-For header names the client,
+	// for the public pages' rate limits. Default none: the peer's address
+	// counts.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Webhooks tunes webhook delivery.
 	Webhooks WebhooksConfig `yaml:"webhooks"`
 }
@@ -115,6 +121,11 @@ func (c Config) Validate() error {
 	}
 	if o := c.Webhooks.RotationOverlap; o < time.Second || o > 7*24*time.Hour {
 		return errors.New("webhooks: rotation_overlap must be between 1s and 168h (a rotation may still ask for none)")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return fmt.Errorf("trusted_proxies: %q is not a network like 10.0.0.0/8", p)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

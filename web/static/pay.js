@@ -20,6 +20,34 @@
   var open = function (s) { return s === 'open'; };
   var paid = function (s) { return s === 'paid' || s === 'overpaid' || s === 'paid_late'; };
 
+  // Embedded by the checkout widget: tell the merchant's page what happens
+  // (the message schema is in the README), posting only to the origin the
+  // server checked against the merchant's allowed origins, never to "*".
+  var embed = cfg.embed_origin && window.parent !== window ? cfg.embed_origin : '';
+  var told = '';
+  function tell(type, extra) {
+    if (!embed) return;
+    var m = { source: 'stablegate', version: 1, type: type, checkout: cfg.id };
+    for (var k in extra || {}) m[k] = extra[k];
+    window.parent.postMessage(m, embed);
+  }
+  function tellState(v) {
+    var type = paid(v.state) ? 'paid' : v.state === 'processing' || v.state === 'expired' ? v.state : '';
+    if (!type || type === told) return;
+    told = type;
+    var p = v.payment;
+    tell(type, { state: v.state, payment: p ? { chain: p.chain, token: p.token, tx_hash: p.tx_hash } : null });
+  }
+  if (embed) {
+    tell('loaded', { state: state });
+    tellState({ state: state, payment: null }); // a page opened already paid or expired
+    document.addEventListener('submit', function (e) {
+      var f = e.target, c = f.elements && f.elements.chain, tk = f.elements && f.elements.token;
+      if (c && tk) tell('method_selected', { payment_method: { chain: c.value, token: tk.value } });
+    });
+    document.addEventListener('keydown', function (e) { if (e.key === 'Escape') tell('closed'); });
+  }
+
   if (/^#[0-9a-fA-F]{6}$/.test(cfg.accent || '')) {
     // CSSOM, not a style attribute: allowed by style-src 'self'.
     document.documentElement.style.setProperty('--accent', cfg.accent);
@@ -83,6 +111,7 @@
       st.setAttribute('data-state', state);
     }
     root.setAttribute('data-state', state);
+    tellState(v);
     ['methods', 'instructions', 'countdown'].forEach(function (id) {
       var el = $(id);
       if (el) el.hidden = !open(state) || (id === 'methods' && !el.querySelector('button'));
@@ -125,6 +154,7 @@
     redirecting = true;
     var link = $('continue-link'), box = $('continue'), msg = $('redirect');
     if (link) { link.href = url; box.hidden = false; }
+    if (embed) { if (link) link.target = '_top'; return; } // the merchant's page decides; no redirect inside its frame
     var left = 5;
     var show = function () { if (msg) { msg.hidden = false; msg.textContent = t('redirect', { s: left }); } };
     show();
@@ -217,10 +247,15 @@
         return eth.request({ method: 'wallet_addEthereumChain', params: [chain] });
       });
     }).then(function () {
+      // Adding a chain need not switch to it, and the customer may switch
+      // away meanwhile: send only on the checkout's chain.
+      return eth.request({ method: 'eth_chainId' });
+    }).then(function (id) {
+      if (String(id).toLowerCase() !== w.chain_id) throw new Error('wrong chain');
       say(t('wallet.connecting'));
       return eth.request({
         method: 'eth_sendTransaction',
-        params: [{ from: from, to: w.contract, value: '0x0', data: transferData(w.to, w.amount) }]
+        params: [{ from: from, to: w.contract, value: '0x0', chainId: w.chain_id, data: transferData(w.to, w.amount) }]
       });
     });
   }
