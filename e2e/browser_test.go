@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,6 +41,73 @@ func browserTools(t *testing.T) (node, chromium, playwright string) {
 	return node, chromium, playwright
 }
 
+// browserScript is a node script of e2e/browser driving Chromium, talking
+// to the test in JSON lines: it reports on stdout, the test answers on
+// stdin.
+type browserScript struct {
+	t      *testing.T
+	stdin  io.WriteCloser
+	out    *bufio.Scanner
+	stderr *strings.Builder
+}
+
+// runBrowserScript starts e2e/browser/<name> with the browser tools and
+// env in its environment, screenshots going to artifacts/<artifacts>. The
+// test fails at its end if the script did not exit cleanly.
+func runBrowserScript(t *testing.T, name, artifacts string, env ...string) *browserScript {
+	t.Helper()
+	node, chromium, playwright := browserTools(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not the test's context: that ends before the cleanup waits for the
+	// script, which must first see its stdin close and finish.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "e2e", "browser", name))
+	cmd.Env = append(os.Environ(), append([]string{
+		"PLAYWRIGHT=" + playwright, "CHROMIUM=" + chromium, "ARTIFACTS=" + filepath.Join(root, "artifacts", artifacts),
+	}, env...)...)
+	b := &browserScript{t: t, stderr: &strings.Builder{}}
+	cmd.Stderr = b.stderr
+	if b.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b.out = bufio.NewScanner(stdout)
+	t.Cleanup(func() {
+		defer cancel()
+		_ = b.stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("browser script %s: %v\n%s", name, err, b.stderr.String())
+		}
+	})
+	return b
+}
+
+// read decodes the script's next report into v; what names the report
+// in the failure message.
+func (b *browserScript) read(what string, v any) {
+	b.t.Helper()
+	if !b.out.Scan() || json.Unmarshal(b.out.Bytes(), v) != nil {
+		b.t.Fatalf("the browser script reported no %s: %q\n%s", what, b.out.Text(), b.stderr.String())
+	}
+}
+
+// say sends the script one line.
+func (b *browserScript) say(line string) {
+	b.t.Helper()
+	if _, err := io.WriteString(b.stdin, line+"\n"); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // TestHostedPageInBrowser pays through the hosted page in a real browser:
 // a customer opens a payment link, picks USDC on the test chain, and reads
 // the amount and address from the page; the test sends exactly that as a
@@ -49,7 +117,7 @@ func browserTools(t *testing.T) (node, chromium, playwright string) {
 // console, and saves screenshots under artifacts/browser.
 func TestHostedPageInBrowser(t *testing.T) {
 	t.Parallel()
-	node, chromium, playwright := browserTools(t)
+	browserTools(t) // before anything starts: fail at once without them
 	chain := startChain(t)
 	gw := startGateway(t, chain, startResetter(t))
 	api, wallet := gw.merchant("Browser Shop")
@@ -66,35 +134,9 @@ func TestHostedPageInBrowser(t *testing.T) {
 		t.Fatalf("payment link URL %q", link.URL)
 	}
 
-	root, _ := filepath.Abs("..")
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join(root, "e2e", "browser", "pay.mjs"))
-	cmd.Env = append(os.Environ(),
-		"PLAYWRIGHT="+playwright, "CHROMIUM="+chromium, "LINK_URL="+link.URL, "SUCCESS_URL="+thanks,
-		"ARTIFACTS="+filepath.Join(root, "artifacts", "browser"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("browser script: %v\n%s", err, stderr.String())
-		}
-	}()
-	out := bufio.NewScanner(stdout)
+	b := runBrowserScript(t, "pay.mjs", "browser", "LINK_URL="+link.URL, "SUCCESS_URL="+thanks)
 	var picked struct{ Checkout, Amount, Address string }
-	if !out.Scan() || json.Unmarshal(out.Bytes(), &picked) != nil {
-		t.Fatalf("the browser script reported no pick: %q\n%s", out.Text(), stderr.String())
-	}
+	b.read("pick", &picked)
 
 	// What the page shows is what the checkout reserved.
 	var co sg.Checkout
@@ -111,15 +153,14 @@ func TestHostedPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("send the payment: %v", err)
 	}
-	if _, err := io.WriteString(stdin, "sent\n"); err != nil {
-		t.Fatal(err)
-	}
+	b.say("sent")
 	var done struct {
 		Done bool
 		Tx   string
 	}
-	if !out.Scan() || json.Unmarshal(out.Bytes(), &done) != nil || !done.Done {
-		t.Fatalf("the browser script did not finish: %q", out.Text())
+	b.read("end", &done)
+	if !done.Done {
+		t.Fatalf("the browser script did not finish: %+v", done)
 	}
 	if short := done.Tx; !strings.HasPrefix(tx.Hex(), strings.TrimRight(strings.SplitN(short, "…", 2)[0], ".")) {
 		t.Errorf("receipt names %q, the payment was %s", short, tx.Hex())

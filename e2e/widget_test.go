@@ -1,16 +1,11 @@
 package e2e_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +30,7 @@ import (
 // to artifacts/widget.
 func TestWidgetInBrowser(t *testing.T) {
 	t.Parallel()
-	node, chromium, playwright := browserTools(t)
+	browserTools(t) // before anything starts: fail at once without them
 	chain := startChain(t)
 	gw := startGateway(t, chain, startResetter(t))
 	api, wallet := gw.merchant("Widget Shop")
@@ -82,36 +77,10 @@ func TestWidgetInBrowser(t *testing.T) {
 	// An open checkout the forged messages and the foreign frame aim at.
 	other, _ := api.checkout("3.00")
 
-	root, _ := filepath.Abs("..")
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join(root, "e2e", "browser", "widget.mjs"))
-	cmd.Env = append(os.Environ(),
-		"PLAYWRIGHT="+playwright, "CHROMIUM="+chromium, "GATEWAY="+gw.baseURL,
-		"SHOP_URL="+shopOrigin+"/", "FOREIGN_URL="+foreignOrigin, "OPEN_CHECKOUT="+other.ID,
-		"ARTIFACTS="+filepath.Join(root, "artifacts", "widget"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("browser script: %v\n%s", err, stderr.String())
-		}
-	}()
-	out := bufio.NewScanner(stdout)
+	b := runBrowserScript(t, "widget.mjs", "widget", "GATEWAY="+gw.baseURL,
+		"SHOP_URL="+shopOrigin+"/", "FOREIGN_URL="+foreignOrigin, "OPEN_CHECKOUT="+other.ID)
 	var picked struct{ Checkout, Amount, Address string }
-	if !out.Scan() || json.Unmarshal(out.Bytes(), &picked) != nil {
-		t.Fatalf("the browser script reported no pick: %q\n%s", out.Text(), stderr.String())
-	}
+	b.read("pick", &picked)
 
 	// The widget's checkout came from the link, and the frame shows what
 	// it reserved.
@@ -128,15 +97,14 @@ func TestWidgetInBrowser(t *testing.T) {
 	if _, err := chain.transfer(t.Context(), chain.usdc, wallet, amount); err != nil {
 		t.Fatalf("send the payment: %v", err)
 	}
-	if _, err := io.WriteString(stdin, "sent\n"); err != nil {
-		t.Fatal(err)
-	}
+	b.say("sent")
 	var done struct {
 		Done   bool
 		Events []string
 	}
-	if !out.Scan() || json.Unmarshal(out.Bytes(), &done) != nil || !done.Done {
-		t.Fatalf("the browser script did not finish: %q\n%s", out.Text(), stderr.String())
+	b.read("end", &done)
+	if !done.Done {
+		t.Fatalf("the browser script did not finish: %+v", done)
 	}
 	for _, want := range []string{"loaded", "method_selected", "paid", "closed"} {
 		if !slices.Contains(done.Events, want) {

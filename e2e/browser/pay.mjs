@@ -6,31 +6,14 @@
 // It also checks the countdown, the language switch and a 375 px wide
 // viewport, fails on any console error, and saves screenshots.
 //
-// Environment: PLAYWRIGHT (path of playwright-core's index.mjs), CHROMIUM,
-// LINK_URL, SUCCESS_URL, ARTIFACTS (screenshot folder).
-import { createInterface } from 'node:readline';
-import { mkdirSync } from 'node:fs';
+// Environment: LINK_URL, SUCCESS_URL, and harness.mjs's.
 import { join } from 'node:path';
+import { art, say, hear, fail, problems, watch, launch } from './harness.mjs';
 
-const { chromium } = await import(process.env.PLAYWRIGHT);
-const art = process.env.ARTIFACTS;
-mkdirSync(art, { recursive: true });
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-const fail = (msg) => { throw new Error(msg); };
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const problems = [];
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 375, height: 812 }, locale: 'en-US' });
-  const page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
+  const page = watch(await ctx.newPage());
 
   // A fresh checkout per visit, then its hosted page.
   await page.goto(process.env.LINK_URL);
@@ -59,8 +42,7 @@ try {
   if (width > 375) fail('page is ' + width + ' px wide at a 375 px viewport');
 
   say({ checkout, amount, address });
-  const sent = await lines.next();
-  if (sent.done || sent.value.trim() !== 'sent') fail('the test did not send the payment');
+  if (await hear() !== 'sent') fail('the test did not send the payment');
 
   // Live status goes to paid, the receipt links the transaction, and the
   // page sends the customer back to the merchant.
@@ -72,9 +54,7 @@ try {
   await page.waitForURL(process.env.SUCCESS_URL + '**', { timeout: 15000 });
 
   // Language switch: the same page in Japanese, then Simplified Chinese.
-  const zh = await ctx.newPage();
-  zh.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  zh.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
+  const zh = watch(await ctx.newPage());
   await zh.goto(process.env.LINK_URL.replace(/\/l\/.*/, '/pay/' + checkout));
   for (const lang of ['ja', 'zh-CN']) {
     await zh.click(`[data-testid=lang-switch] a[lang=${lang}]`);

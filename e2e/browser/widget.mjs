@@ -9,32 +9,17 @@
 // site cannot frame the hosted page; it fails on any console error of the
 // shop, and saves screenshots.
 //
-// Environment: PLAYWRIGHT, CHROMIUM, GATEWAY (its origin), SHOP_URL,
-// FOREIGN_URL (an origin the merchant did not allow), OPEN_CHECKOUT (an
-// open checkout's id), ARTIFACTS (screenshot folder).
-import { createInterface } from 'node:readline';
-import { mkdirSync } from 'node:fs';
+// Environment: GATEWAY (its origin), SHOP_URL, FOREIGN_URL (an origin the
+// merchant did not allow), OPEN_CHECKOUT (an open checkout's id), and
+// harness.mjs's.
 import { join } from 'node:path';
+import { art, say, hear, fail, problems, watch, launch } from './harness.mjs';
 
-const { chromium } = await import(process.env.PLAYWRIGHT);
-const { GATEWAY: gateway, SHOP_URL: shopURL, FOREIGN_URL: foreign, OPEN_CHECKOUT: openCheckout, ARTIFACTS: art } = process.env;
-mkdirSync(art, { recursive: true });
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-const fail = (msg) => { throw new Error(msg); };
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const problems = [];
+const { GATEWAY: gateway, SHOP_URL: shopURL, FOREIGN_URL: foreign, OPEN_CHECKOUT: openCheckout } = process.env;
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1024, height: 800 }, locale: 'en-US' });
-  const page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
+  const page = watch(await ctx.newPage());
 
   await page.goto(shopURL);
   await page.screenshot({ path: join(art, '1-shop.png') });
@@ -68,8 +53,7 @@ try {
   if (!(await frame.isVisible('[data-testid=qr] svg'))) fail('no QR code in the frame');
   await page.screenshot({ path: join(art, '3-pay.png') });
   say({ checkout, amount, address });
-  const sent = await lines.next();
-  if (sent.done || sent.value.trim() !== 'sent') fail('the test did not send the payment');
+  if (await hear() !== 'sent') fail('the test did not send the payment');
 
   // The widget says paid (a hint); the shop confirms it from its webhook.
   await page.waitForFunction(() => window.shopEvents.includes('paid'), null, { timeout: 60000 });
