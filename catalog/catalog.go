@@ -35,7 +35,7 @@ type Store interface {
 	ListPaymentLinks(ctx context.Context, merchantID string, live bool, f store.ListFilter) ([]*sg.PaymentLink, bool, error)
 	TakeLinkUse(ctx context.Context, l *sg.PaymentLink) (int64, error)
 	ReturnLinkUse(ctx context.Context, l *sg.PaymentLink) error
-	CountLinkOpen(ctx context.Context, slug, client string, now time.Time) (int64, error)
+	CountWindow(ctx context.Context, subject string, window time.Duration, now time.Time) (int64, time.Time, error)
 }
 
 // The check sits here rather than beside Store because store cannot import

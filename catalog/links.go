@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -498,13 +500,13 @@ func (s *Service) AllowOpen(ctx context.Context, slug, client string) (time.Dura
 		return 0, nil // Open answers not_found without touching the store
 	}
 	now := s.now()
-	n, err := s.store.CountLinkOpen(ctx, slug, sg.ClientKey(client), now)
+	sum := sha256.Sum256([]byte("open " + slug + " " + sg.ClientKey(client)))
+	n, end, err := s.store.CountWindow(ctx, hex.EncodeToString(sum[:16]), time.Minute, now)
 	if err != nil {
 		return 0, err
 	}
 	if n <= int64(s.cfg.OpensPerMinute) {
 		return 0, nil
 	}
-	retry := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
-	return retry, sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many checkouts opened from this link; try again in a minute")
+	return end.Sub(now), sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many checkouts opened from this link; try again in a minute")
 }

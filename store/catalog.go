@@ -305,19 +305,3 @@ func (s *Store) ReturnLinkUse(ctx context.Context, l *sg.PaymentLink) error {
 	}
 	return nil
 }
-
-// CountLinkOpen counts one visit of client to the link with slug in the
-// current minute and returns the visits so far this minute.
-func (s *Store) CountLinkOpen(ctx context.Context, slug, client string, now time.Time) (int64, error) {
-	key := s.keys.LinkOpenWindow(slug, client, now.Unix()/60)
-	var incr *redis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, key)
-		p.Expire(ctx, key, 2*time.Minute)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("count link open: %w", err)
-	}
-	return incr.Val(), nil
-}

@@ -62,9 +62,9 @@ func (k Keys) Checkout(merchantID, id string) string { return k.merchant(merchan
 // tag {co:<id>} keeps it out of the merchant's slot.
 func (k Keys) CheckoutOwner(id string) string { return k.Prefix + ":{co:" + id + "}" }
 
-// PublicRateWindow is a STRING counter: requests of one public subject (the
-// SHA-256 of a client address and a checkout id) in one fixed window, named
-// by the window's start in unix seconds and expiring after it.
+// PublicRateWindow is a STRING counter: requests of one public subject (a
+// hash of what is limited and the client's address) in one fixed window,
+// named by the window's start in unix seconds and expiring after it.
 func (k Keys) PublicRateWindow(subject string, start int64) string {
 	return k.Prefix + ":{prl:" + subject + "}:" + strconv.FormatInt(start, 10)
 }
@@ -307,9 +307,3 @@ func (k Keys) PaymentLinkIndex(merchantID string, live bool) string {
 // slug belongs to one link across the gateway, so /l/<slug> has one
 // meaning.
 func (k Keys) PaymentLinkSlug(slug string) string { return k.Prefix + ":{slug:" + slug + "}" }
-
-// LinkOpenWindow is a STRING counter: checkouts one client (an IP address)
-// asked a link to open in one minute, expiring right after it.
-func (k Keys) LinkOpenWindow(slug, client string, unixMinute int64) string {
-	return k.Prefix + ":{rl:link:" + slug + ":" + client + "}:" + strconv.FormatInt(unixMinute, 10)
-}
