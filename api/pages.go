@@ -301,8 +301,15 @@ func (s *Server) asset(c echo.Context) error {
 	if !ok {
 		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "file", "no such file")
 	}
+	return serveAsset(c, a, a.Immutable)
+}
+
+// serveAsset answers an embedded file, cached for a year and immutable or
+// for five minutes, revalidated by its ETag and gzipped when the client
+// takes it.
+func serveAsset(c echo.Context, a *web.Asset, immutable bool) error {
 	h := c.Response().Header()
-	if a.Immutable {
+	if immutable {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, max-age=300")

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -126,24 +125,9 @@ func (s *Server) widgetScript(c echo.Context) error {
 		return sg.Errorf(sg.ENOTFOUND, "resource_missing", "", "no widget script")
 	}
 	h := c.Response().Header()
-	if c.Path() == widgetV1Path {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "public, max-age=300")
-	}
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("ETag", a.ETag)
-	h.Set("Vary", "Accept-Encoding")
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.ETag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	body := a.Body
-	if acceptsGzip(c.Request().Header.Get("Accept-Encoding")) {
-		h.Set("Content-Encoding", "gzip")
-		body = a.Gzip
-	}
-	return c.Blob(http.StatusOK, a.ContentType, body)
+	return serveAsset(c, a, c.Path() == widgetV1Path)
 }
 
 // widgetSRI answers the integrity value of /widget/v1.js ("sha384-..."),
