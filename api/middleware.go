@@ -81,25 +81,19 @@ func bearer(c echo.Context) (string, bool) {
 // authenticate requires a secret API key and puts its principal in the
 // request context. Publishable keys are refused on these routes.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return s.authenticateKey(false)(next)
+	return s.authenticateKey(false, next)
 }
 
 // authenticatePublishable is authenticate for the one route a publishable
 // key may call (starting a checkout from a payment link, for the widget);
 // secret keys work there too.
 func (s *Server) authenticatePublishable(next echo.HandlerFunc) echo.HandlerFunc {
-	return s.authenticateKey(true)(next)
+	return s.authenticateKey(true, next)
 }
 
 // authenticateKey resolves the bearer key; publishable says whether a
 // publishable key may call the route.
-func (s *Server) authenticateKey(publishable bool) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return s.authenticateNext(publishable, next)
-	}
-}
-
-func (s *Server) authenticateNext(publishable bool, next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Server) authenticateKey(publishable bool, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok, ok := bearer(c)
 		if !ok {
