@@ -93,6 +93,10 @@ type CheckoutMethod struct {
 	Amount    *big.Int `json:"-"`
 	URI       string   `json:"payment_uri,omitempty"`
 	Reserved  int64    `json:"reserved,omitempty"`
+	// Reference is the Solana Pay reference key of a reserved Solana
+	// method: a fresh public key the customer's wallet adds to the
+	// transfer, which names this checkout whatever amount arrives.
+	Reference string `json:"reference,omitempty"`
 }
 
 // IsReserved reports whether the method has a fingerprinted amount.

@@ -137,7 +137,7 @@ type MerchantSettings struct {
 }
 
 // Confirmation is a merchant's confirmation policy on one chain: Mode is
-// "finalized", "safe" or "blocks"; Blocks is the depth for "blocks" (the
+// "finalized", "safe", "confirmed" (Solana only) or "blocks"; Blocks is the depth for "blocks" (the
 // payment's own block counting as the first) and the fallback depth of the
 // other modes when the node lacks the block tag.
 type Confirmation struct {

@@ -37,8 +37,11 @@ type Payment struct {
 	To          string        `json:"to"`
 	Amount      *big.Int      `json:"-"`
 	CheckoutID  string        `json:"checkout,omitempty"`
-	Created     int64         `json:"created"`
-	ConfirmedAt int64         `json:"confirmed_at,omitempty"`
+	// Reference is the Solana Pay reference key that matched the payment
+	// to its checkout; "" when its exact amount did.
+	Reference   string `json:"reference,omitempty"`
+	Created     int64  `json:"created"`
+	ConfirmedAt int64  `json:"confirmed_at,omitempty"`
 
 	MerchantID string `json:"-"`
 }

@@ -34,6 +34,18 @@ const (
 	// ConfirmBlocks waits for a fixed number of blocks, for merchants who
 	// prefer speed or chains without a finality signal.
 	ConfirmBlocks = "blocks"
+	// ConfirmConfirmed, on Solana only, settles at the "confirmed"
+	// commitment (a supermajority voted on the slot) instead of waiting
+	// about 13 seconds more for "finalized".
+	ConfirmConfirmed = "confirmed"
+)
+
+// Token programs of Token.Program on Solana.
+const (
+	// ProgramToken is the classic SPL Token program, the default.
+	ProgramToken = "token"
+	// ProgramToken2022 is the Token-2022 (token extensions) program.
+	ProgramToken2022 = "token-2022"
 )
 
 // Fee classes of Chain.FeeClass.
@@ -65,11 +77,17 @@ type ConfirmationPolicy struct {
 }
 
 // Validate reports whether the policy makes sense on a chain of the given
-// kind. Solana has no "safe" commitment, and a "blocks" policy of zero would
-// mark a transfer paid before it is in any block.
+// kind. Solana has no "safe" commitment, EVM chains have no "confirmed"
+// one, and a "blocks" policy of zero would mark a transfer paid before it
+// is in any block.
 func (p ConfirmationPolicy) Validate(kind Kind) error {
 	switch p.Mode {
 	case ConfirmFinalized:
+	case ConfirmConfirmed:
+		if kind != KindSolana {
+			return stablegate.Errorf(stablegate.EINVALID, "confirmation_invalid", "confirmation",
+				"confirmation mode %q exists only on Solana; use %q, %q or %q", p.Mode, ConfirmFinalized, ConfirmSafe, ConfirmBlocks)
+		}
 	case ConfirmSafe:
 		if kind == KindSolana {
 			return stablegate.Errorf(stablegate.EINVALID, "confirmation_invalid", "confirmation",
@@ -82,7 +100,7 @@ func (p ConfirmationPolicy) Validate(kind Kind) error {
 		}
 	default:
 		return stablegate.Errorf(stablegate.EINVALID, "confirmation_invalid", "confirmation",
-			"confirmation mode %q is not one of %q, %q, %q", p.Mode, ConfirmFinalized, ConfirmSafe, ConfirmBlocks)
+			"confirmation mode %q is not one of %q, %q, %q, %q", p.Mode, ConfirmFinalized, ConfirmSafe, ConfirmConfirmed, ConfirmBlocks)
 	}
 	return nil
 }
@@ -100,6 +118,10 @@ type Token struct {
 	// against the contract's decimals() at start-up because BSC's tokens use
 	// 18 where every other chain uses 6.
 	Decimals uint8
+	// Program is the token program of a Solana mint, ProgramToken or
+	// ProgramToken2022; "" on EVM chains. It decides the merchant's
+	// associated token account, so a wrong entry watches the wrong account.
+	Program string
 }
 
 // Chain describes one network: how to reach it, when a payment on it is
@@ -262,6 +284,14 @@ func (c *Chain) validate() error {
 			return invalid(field+".contract", "token %s: %s", t.Symbol, stablegate.ErrorOf(err).Message)
 		}
 		t.Contract = contract
+		switch {
+		case c.Kind != KindSolana && t.Program != "":
+			return invalid(field+".program", "token %s: a token program exists only on Solana", t.Symbol)
+		case c.Kind == KindSolana && t.Program == "":
+			t.Program = ProgramToken
+		case c.Kind == KindSolana && t.Program != ProgramToken && t.Program != ProgramToken2022:
+			return invalid(field+".program", "token %s: program %q is not %q or %q", t.Symbol, t.Program, ProgramToken, ProgramToken2022)
+		}
 		if t.Decimals < MinDecimals || t.Decimals > MaxDecimals {
 			return invalid(field+".decimals", "token %s: decimals %d is outside %d..%d", t.Symbol, t.Decimals, MinDecimals, MaxDecimals)
 		}

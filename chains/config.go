@@ -91,6 +91,9 @@ type TokenConfig struct {
 	Contract string `json:"contract" yaml:"contract"`
 	// Decimals must match the contract's decimals(), checked at start-up.
 	Decimals uint8 `json:"decimals" yaml:"decimals"`
+	// Program is the token program of a Solana mint: "token" (classic SPL
+	// Token) or "token-2022". Default "token"; not allowed on EVM chains.
+	Program string `json:"program" yaml:"program"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("750ms") in
@@ -267,7 +270,7 @@ func override(c *Chain, cc ChainConfig) error {
 				return invalid(fmt.Sprintf("tokens[%d].symbol", i), "token symbol %s appears twice in the config", tc.Symbol)
 			}
 		}
-		t := Token{Symbol: tc.Symbol, Contract: tc.Contract, Decimals: tc.Decimals}
+		t := Token{Symbol: tc.Symbol, Contract: tc.Contract, Decimals: tc.Decimals, Program: tc.Program}
 		if old, ok := c.Token(tc.Symbol); ok {
 			*old = t
 		} else {

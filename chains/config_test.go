@@ -201,6 +201,11 @@ func TestApplyRejects(t *testing.T) {
 		{"custom with bad contract", devnet(func(c *chains.ChainConfig) { c.Tokens[0].Contract = "0x1234" }), "chain_config_invalid", "devnet.tokens[0].contract"},
 		{"custom with zero decimals", devnet(func(c *chains.ChainConfig) { c.Tokens[0].Decimals = 0 }), "chain_config_invalid", "devnet.tokens[0].decimals"},
 		{"custom with duplicate token", devnet(func(c *chains.ChainConfig) { c.Tokens = append(c.Tokens, token) }), "chain_config_invalid", "devnet.tokens[1].symbol"},
+		{"custom evm token with a program", devnet(func(c *chains.ChainConfig) { c.Tokens[0].Program = chains.ProgramToken }), "chain_config_invalid", "devnet.tokens[0].program"},
+		{"custom evm chain confirmed", devnet(func(c *chains.ChainConfig) { c.Confirmation = &chains.ConfirmationConfig{Mode: "confirmed"} }), "chain_config_invalid", "devnet.confirmation"},
+		{"solana token with unknown program", chains.Config{Chains: []chains.ChainConfig{{ID: "sol-local", Kind: chains.KindSolana,
+			RPCURLs: []string{"http://127.0.0.1:8899"},
+			Tokens:  []chains.TokenConfig{{Symbol: "USDC", Contract: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", Decimals: 6, Program: "token-2023"}}}}}, "chain_config_invalid", "sol-local.tokens[0].program"},
 		{"custom reusing mainnet chain id", devnet(func(c *chains.ChainConfig) { c.ChainID = 1 }), "chain_config_invalid", "devnet.chain_id"},
 		{"custom with bad id", devnet(func(c *chains.ChainConfig) { c.ID = "Dev Net" }), "chain_config_invalid", "id"},
 		{"custom blocks without depth", devnet(func(c *chains.ChainConfig) { c.Confirmation = &chains.ConfirmationConfig{Mode: "blocks"} }), "chain_config_invalid", "devnet.confirmation"},
@@ -357,7 +362,7 @@ func TestApplyCustomSolanaDefaults(t *testing.T) {
 		Confirmation: chains.ConfirmationPolicy{Mode: "finalized"},
 		FeeClass:     "low",
 		NativeSymbol: "SOL",
-		Tokens:       []chains.Token{{Symbol: "USDC", Contract: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", Decimals: 6}},
+		Tokens:       []chains.Token{{Symbol: "USDC", Contract: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", Decimals: 6, Program: chains.ProgramToken}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)

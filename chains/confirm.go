@@ -29,6 +29,10 @@ func (h Heights) Confirmed(p ConfirmationPolicy) uint64 {
 		byDepth = h.Head + 1 - p.Blocks
 	}
 	switch {
+	case p.Mode == ConfirmConfirmed:
+		// A Solana watcher reports transfers at the confirmed commitment
+		// and its head is the confirmed slot.
+		return h.Head
 	case p.Mode == ConfirmFinalized && h.HasFinalized:
 		return min(h.Finalized, h.Head)
 	case p.Mode == ConfirmSafe && h.HasSafe:

@@ -27,6 +27,7 @@ func TestHeightsConfirmed(t *testing.T) {
 		{"finalized without the tag: depth", untagged, chains.ConfirmationPolicy{Mode: chains.ConfirmFinalized, Blocks: 5}, 96},
 		{"safe without the tag: depth", chains.Heights{Head: 100, Finalized: 70, HasFinalized: true}, chains.ConfirmationPolicy{Mode: chains.ConfirmSafe, Blocks: 10}, 91},
 		{"no tag and no depth: nothing", untagged, chains.ConfirmationPolicy{Mode: chains.ConfirmFinalized}, 0},
+		{"confirmed is the head", tagged, chains.ConfirmationPolicy{Mode: chains.ConfirmConfirmed}, 100},
 		{"tag above the head is capped", chains.Heights{Head: 50, Finalized: 60, HasFinalized: true}, chains.ConfirmationPolicy{Mode: chains.ConfirmFinalized}, 50},
 	}
 	for _, tt := range tests {

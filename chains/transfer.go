@@ -19,6 +19,11 @@ type Transfer struct {
 	To          string   // recipient, normalized like wallet addresses
 	Token       string   // token contract or mint, as in the registry
 	Amount      *big.Int // base units
+	// References are the Solana transaction's account keys that may be
+	// Solana Pay reference keys (its accounts other than the transfer's
+	// own and the programs'); nil on EVM. One that a checkout holds names
+	// that checkout whatever the amount.
+	References []string
 }
 
 // ID returns the transfer's unique key on its chain.

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"math/big"
 	"slices"
 	"time"
 
@@ -49,36 +48,19 @@ func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID 
 			return "", sg.Errorf(sg.ECONFLICT, "checkout_already_paid", "checkout", "checkout is %s", c.Status)
 		}
 		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
-		received := new(big.Int).Set(p.Amount)
-		if c.Exception == sg.ExceptionUnderpaid && c.PaidWith != nil && *c.PaidWith == pm {
-			before, err := sg.ParseUnits(c.AmountReceived, p.Decimals)
-			if err == nil {
-				received.Add(received, before)
-			}
-		}
+		received := receivedWith(c, pm, p)
 		due := sg.PriceToUnits(c.PriceCents, p.Decimals)
-		cent := sg.PriceToUnits(1, p.Decimals)
 		if !slices.Contains(c.Payments, p.ID) {
 			c.Payments = append(c.Payments, p.ID)
 		}
 		c.PaidWith = &pm
 		c.AmountDue = sg.FormatUnits(due, p.Decimals)
 		c.AmountReceived = sg.FormatUnits(received, p.Decimals)
-		late := c.Status != sg.StatusOpen || now.Unix() >= c.ExpiresAt
-		switch {
-		case received.Cmp(due) < 0:
+		if received.Cmp(due) < 0 {
 			c.Exception = sg.ExceptionUnderpaid
 			return sg.EventCheckoutUnderpaid, nil
-		case received.Cmp(new(big.Int).Add(due, cent)) >= 0:
-			c.Exception = sg.ExceptionOverpaid
-			return sg.EventCheckoutOverpaid, c.Transition(sg.StatusPaid, now)
-		case late:
-			c.Exception = sg.ExceptionPaidLate
-			return sg.EventCheckoutPaidLate, c.Transition(sg.StatusPaid, now)
-		default:
-			c.Exception = sg.ExceptionNone
-			return sg.EventCheckoutPaid, c.Transition(sg.StatusPaid, now)
 		}
+		return judge(c, received, p.Decimals, c.Status != sg.StatusOpen || now.Unix() >= c.ExpiresAt, now)
 	})
 	if err != nil {
 		p.CheckoutID = ""

@@ -32,6 +32,7 @@ type Store interface {
 	Checkout(ctx context.Context, merchantID, id string) (*sg.Checkout, error)
 	UpdateCheckout(ctx context.Context, c *sg.Checkout, oldStatus sg.CheckoutStatus, evt *sg.Event) error
 	ListCheckouts(ctx context.Context, merchantID string, f store.CheckoutFilter) ([]*sg.Checkout, bool, error)
+	AddReference(ctx context.Context, chain, reference string, h store.ReferenceHolder, until time.Time) error
 }
 
 var _ Store = (*store.Store)(nil)

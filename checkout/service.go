@@ -2,9 +2,13 @@ package checkout
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mr-tron/base58"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
@@ -40,10 +44,24 @@ func (s *Service) reserve(ctx context.Context, m *sg.Merchant, wallets []*sg.Wal
 		if err != nil {
 			return err
 		}
-		uri, err := chains.PaymentURI(chain, tok, wallet.Address, al.Amount, chains.URIOptions{Label: m.Name, Message: c.Description})
+		opts := chains.URIOptions{Label: m.Name, Message: c.Description}
+		if chain.Kind == chains.KindSolana {
+			// Recorded before the checkout is: a reference naming a
+			// checkout that was never stored, or a method it no longer
+			// carries, is ignored when a payment shows it.
+			if opts.Reference, err = newReference(); err != nil {
+				return err
+			}
+			h := store.ReferenceHolder{MerchantID: c.MerchantID, CheckoutID: c.ID}
+			if err := s.store.AddReference(ctx, chain.ID, opts.Reference, h, until); err != nil {
+				return err
+			}
+		}
+		uri, err := chains.PaymentURI(chain, tok, wallet.Address, al.Amount, opts)
 		if err != nil {
 			return fmt.Errorf("payment uri: %w", err)
 		}
+		method.Reference = opts.Reference
 		method.Address = wallet.Address
 		method.Amount = al.Amount
 		method.URI = uri
@@ -52,6 +70,18 @@ func (s *Service) reserve(ctx context.Context, m *sg.Merchant, wallets []*sg.Wal
 	}
 	return sg.Errorf(sg.ECONFLICT, "fingerprint_space_exhausted", "payment_method",
 		"every fingerprinted amount for this price is reserved on all %s wallets; add a wallet or widen the fingerprint settings", chain.Name)
+}
+
+// newReference returns a fresh Solana Pay reference key: the public half of
+// a new ed25519 key pair, as the Solana Pay specification generates them,
+// in base58. Nobody keeps the private half; the key only ever appears as a
+// read-only account of the customer's transfer.
+func newReference() (string, error) {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", fmt.Errorf("reference key: %w", err)
+	}
+	return base58.Encode(pub), nil
 }
 
 // Get returns a merchant's checkout.

@@ -28,6 +28,7 @@ type SettleStore interface {
 	LookupTransfers(ctx context.Context, qs []store.TransferQuery) ([]store.TransferState, error)
 	CheckoutsByRef(ctx context.Context, refs [][2]string) ([]*sg.Checkout, error)
 	PaymentsByRef(ctx context.Context, refs [][2]string) ([]*sg.Payment, error)
+	ReferenceHolders(ctx context.Context, chain string, refs []string) (map[string]store.ReferenceHolder, error)
 	ApplyMany(ctx context.Context, chs []store.Change) ([]error, error)
 	AddPendingMany(ctx context.Context, chain string, refs []store.PendingRef) error
 	ListPayments(ctx context.Context, merchantID string, f store.PaymentFilter) ([]*sg.Payment, bool, error)
@@ -86,8 +87,12 @@ type Match struct {
 	// it is new.
 	PaymentID string
 	// Checkout holds the exact amount with a reservation that was live at
-	// the transfer's block time; "" when none did (an unmatched payment).
+	// the transfer's block time, or carries the transfer's Solana Pay
+	// reference key; "" when none does (an unmatched payment).
 	Checkout string
+	// Reference is the Solana Pay reference key that named Checkout; ""
+	// when the amount did.
+	Reference string
 }
 
 // Match decides, for each transfer of a scanned range, whether it is a
@@ -145,7 +150,64 @@ func (s *Settler) Match(ctx context.Context, chainID string, ts []chains.Transfe
 			owned[i].Checkout = states[i].Holder
 		}
 	}
+	if err := s.matchReferences(ctx, chain.ID, owned); err != nil {
+		return nil, err
+	}
 	return owned, nil
+}
+
+// matchReferences points each match whose transfer carries a Solana Pay
+// reference key at the checkout the key names, when that checkout is the
+// recipient's and its method for the transfer's token carries the key: the
+// key identifies the checkout exactly, so a wrong amount is judged against
+// it instead of becoming an unmatched payment. Anything else keeps the
+// match by amount.
+func (s *Settler) matchReferences(ctx context.Context, chainID string, ms []Match) error {
+	var keys []string
+	for _, m := range ms {
+		for _, r := range m.Transfer.References {
+			if !slices.Contains(keys, r) {
+				keys = append(keys, r)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	holders, err := s.store.ReferenceHolders(ctx, chainID, keys)
+	if err != nil || len(holders) == 0 {
+		return err
+	}
+	var idx []int
+	var found []string
+	var refs [][2]string
+	for i, m := range ms {
+		for _, r := range m.Transfer.References {
+			if h, ok := holders[r]; ok && h.MerchantID == m.Owner {
+				idx, found = append(idx, i), append(found, r)
+				refs = append(refs, [2]string{h.MerchantID, h.CheckoutID})
+				break
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	cos, err := s.store.CheckoutsByRef(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for j, c := range cos {
+		m := &ms[idx[j]]
+		if c == nil {
+			continue
+		}
+		method, ok := c.Method(sg.PaymentMethod{Chain: chainID, Token: m.Token.Symbol})
+		if ok && method.Reference == found[j] && m.Transfer.BlockTime < c.LateUntil {
+			m.Checkout, m.Reference = c.ID, found[j]
+		}
+	}
+	return nil
 }
 
 // Transfers records every transfer to a merchant's address as a payment and
@@ -162,21 +224,22 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 	}
 	chain, _ := s.registry.Chain(chainID)
 	now := s.now()
-	var slow []chains.Transfer
+	var slow []Match
 	var fresh []*sg.Payment
-	var freshT []chains.Transfer
+	var freshM []Match
 	var pending []store.PendingRef
 	var refs, seenRefs [][2]string
-	var seenT []chains.Transfer
+	var seenM []Match
 	for _, m := range ms {
 		if m.PaymentID != "" {
 			seenRefs = append(seenRefs, [2]string{m.Owner, m.PaymentID})
-			seenT = append(seenT, m.Transfer)
+			seenM = append(seenM, m)
 			continue
 		}
 		p := newPayment(chain, m.Token, m.Transfer, m.To, m.Owner, now)
+		p.Reference = m.Reference
 		fresh = append(fresh, p)
-		freshT = append(freshT, m.Transfer)
+		freshM = append(freshM, m)
 		pending = append(pending, store.PendingRef{MerchantID: m.Owner, PaymentID: p.ID, Block: m.Transfer.BlockNumber})
 		refs = append(refs, [2]string{m.Owner, m.Checkout})
 	}
@@ -189,7 +252,7 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 		}
 		for i, p := range ps {
 			if p == nil || p.Status == sg.PaymentReverted {
-				slow = append(slow, seenT[i])
+				slow = append(slow, seenM[i])
 			}
 		}
 	}
@@ -199,12 +262,12 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 			return err
 		}
 		for _, i := range raced {
-			slow = append(slow, freshT[i])
+			slow = append(slow, freshM[i])
 		}
 	}
-	for _, t := range slow {
-		if err := s.seen(ctx, chainID, t); err != nil {
-			return fmt.Errorf("transfer %s: %w", t.ID(), err)
+	for _, m := range slow {
+		if err := s.seen(ctx, chainID, m); err != nil {
+			return fmt.Errorf("transfer %s: %w", m.Transfer.ID(), err)
 		}
 	}
 	return nil
@@ -281,7 +344,11 @@ func tokenByContract(c *chains.Chain, contract string) (*chains.Token, bool) {
 	return nil, false
 }
 
-func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) error {
+// seen settles one transfer from the stored state: a new one, or one a
+// reorg reverted that is in a block again. A checkout m's Solana Pay
+// reference key named keeps it; otherwise the amount's reservation decides.
+func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
+	t := m.Transfer
 	chain, ok := s.registry.Chain(chainID)
 	if !ok {
 		return nil
@@ -315,12 +382,15 @@ func (s *Settler) seen(ctx context.Context, chainID string, t chains.Transfer) e
 	}
 	p.Status = sg.PaymentPending
 	p.BlockNumber, p.BlockHash, p.BlockTime = t.BlockNumber, t.BlockHash, t.BlockTime
-	p.CheckoutID = ""
+	p.CheckoutID, p.Reference = "", m.Reference
 	if err := s.store.AddPending(ctx, chain.ID, store.PendingRef{MerchantID: owner, PaymentID: p.ID, Block: t.BlockNumber}); err != nil {
 		return err
 	}
 	sp := store.Space{MerchantID: owner, Chain: chain.ID, Contract: tok.Contract, Address: to}
-	holder, live, err := s.store.ReservationHolder(ctx, sp, p.Amount, time.Unix(t.BlockTime, 0))
+	holder, live, err := m.Checkout, true, error(nil)
+	if m.Reference == "" {
+		holder, live, err = s.store.ReservationHolder(ctx, sp, p.Amount, time.Unix(t.BlockTime, 0))
+	}
 	if sg.IsCode(err, sg.ENOTFOUND) || (err == nil && !live) {
 		// No checkout reserved this amount (or its late window had ended
 		// when the block was made): an unmatched payment, announced once
@@ -354,12 +424,13 @@ func applyMatch(c *sg.Checkout, p *sg.Payment, now time.Time) (string, error) {
 	switch c.Status {
 	case sg.StatusOpen, sg.StatusExpired, sg.StatusCanceled:
 		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
+		received := receivedWith(c, pm, p)
 		c.Exception = sg.ExceptionNone
 		c.PaidWith = &pm
 		if m, ok := c.Method(pm); ok && m.Amount != nil {
 			c.AmountDue = sg.FormatUnits(m.Amount, p.Decimals)
 		}
-		c.AmountReceived = sg.FormatUnits(p.Amount, p.Decimals)
+		c.AmountReceived = sg.FormatUnits(received, p.Decimals)
 		return sg.EventCheckoutProcessing, c.Transition(sg.StatusProcessing, now)
 	default:
 		// Another payment already settles it: the reserved amount was paid
@@ -499,17 +570,71 @@ func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
 			return "", nil
 		}
 		// Processing, or moved back by the reorg of another payment of the
-		// same amount: this one pays it.
+		// same amount: this one pays it, unless it is short of the price
+		// (a payment found by its Solana Pay reference key carries what
+		// the customer sent, not necessarily the reserved amount).
+		pm := sg.PaymentMethod{Chain: p.Chain, Token: p.Token}
+		received := p.Amount
+		if c.PaidWith != nil && *c.PaidWith == pm {
+			if v, err := sg.ParseUnits(c.AmountReceived, p.Decimals); err == nil && v.Cmp(received) > 0 {
+				received = v
+			}
+		}
 		late := p.BlockTime >= c.ExpiresAt || c.CanceledAt != 0
-		if err := c.Transition(sg.StatusPaid, now); err != nil {
-			return "", err
+		if sg.PriceToUnits(c.PriceCents, p.Decimals).Cmp(received) > 0 {
+			c.Exception = sg.ExceptionUnderpaid
+			if c.Status != sg.StatusProcessing {
+				return sg.EventCheckoutUnderpaid, nil
+			}
+			return sg.EventCheckoutUnderpaid, c.Transition(statusBefore(c, now), now)
 		}
-		if late {
-			c.Exception = sg.ExceptionPaidLate
-			return sg.EventCheckoutPaidLate, nil
-		}
-		return sg.EventCheckoutPaid, nil
+		return judge(c, received, p.Decimals, late, now)
 	})
+}
+
+// receivedWith is what the checkout has received in pm once payment p is
+// added: p's amount, plus what an earlier payment that left it underpaid
+// in the same token brought.
+func receivedWith(c *sg.Checkout, pm sg.PaymentMethod, p *sg.Payment) *big.Int {
+	received := new(big.Int).Set(p.Amount)
+	if c.Exception == sg.ExceptionUnderpaid && c.PaidWith != nil && *c.PaidWith == pm {
+		if before, err := sg.ParseUnits(c.AmountReceived, p.Decimals); err == nil {
+			received.Add(received, before)
+		}
+	}
+	return received
+}
+
+// judge settles a checkout that received at least its price (in base units
+// of a token with the given decimals): paid, overpaid from a cent above the
+// price (a fingerprint never reaches a cent), or paid_late when the payment
+// came after expiry or cancelation. It returns the event type to record.
+func judge(c *sg.Checkout, received *big.Int, decimals uint8, late bool, now time.Time) (string, error) {
+	over := new(big.Int).Add(sg.PriceToUnits(c.PriceCents, decimals), sg.PriceToUnits(1, decimals))
+	switch {
+	case received.Cmp(over) >= 0:
+		c.Exception = sg.ExceptionOverpaid
+		return sg.EventCheckoutOverpaid, c.Transition(sg.StatusPaid, now)
+	case late:
+		c.Exception = sg.ExceptionPaidLate
+		return sg.EventCheckoutPaidLate, c.Transition(sg.StatusPaid, now)
+	default:
+		c.Exception = sg.ExceptionNone
+		return sg.EventCheckoutPaid, c.Transition(sg.StatusPaid, now)
+	}
+}
+
+// statusBefore is the state a processing checkout goes back to when its
+// payment does not settle it: canceled, expired if its time has passed, or
+// open.
+func statusBefore(c *sg.Checkout, now time.Time) sg.CheckoutStatus {
+	switch {
+	case c.CanceledAt != 0:
+		return sg.StatusCanceled
+	case now.Unix() >= c.ExpiresAt:
+		return sg.StatusExpired
+	}
+	return sg.StatusOpen
 }
 
 // Reorg reverts every pending payment of the chain in blocks from
@@ -569,14 +694,7 @@ func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
 			c.Exception = sg.ExceptionNone // the one left is no duplicate
 		}
 		if c.Status == sg.StatusProcessing && others == 0 {
-			back := sg.StatusOpen
-			switch {
-			case c.CanceledAt != 0:
-				back = sg.StatusCanceled
-			case now.Unix() >= c.ExpiresAt:
-				back = sg.StatusExpired
-			}
-			c.Status = back // the reverse of a recorded transition, not a new one
+			c.Status = statusBefore(c, now) // the reverse of a recorded transition, not a new one
 			c.PaidWith, c.AmountDue, c.AmountReceived = nil, "", ""
 		}
 		err = s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})

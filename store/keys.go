@@ -198,6 +198,24 @@ func (k Keys) WatchLease(chain string) string { return k.chainWatch(chain) + "le
 // for the chain's lease, so tokens only grow.
 func (k Keys) WatchFence(chain string) string { return k.chainWatch(chain) + "fence" }
 
+// WatchSignatures is a HASH: account (base58) -> "<slot> <signature>", the
+// newest transaction a Solana watcher has handled for each account it polls
+// with getSignaturesForAddress, so it resumes there after a restart. It
+// shares the lease's slot, so the fenced write is one script.
+func (k Keys) WatchSignatures(chain string) string { return k.chainWatch(chain) + "sigs" }
+
+// references is the hash tag of a Solana chain's reference keys.
+func (k Keys) references(chain string) string { return k.Prefix + ":{refs:" + chain + "}:" }
+
+// References is a HASH: Solana Pay reference key -> "<merchant id>
+// <checkout id>", the checkout a reference names on a chain.
+func (k Keys) References(chain string) string { return k.references(chain) + "by" }
+
+// ReferenceExpiries is a ZSET: the reference keys of References scored by
+// the end of their checkout's late window (unix seconds), so the watcher
+// polls only live ones and old ones are pruned.
+func (k Keys) ReferenceExpiries(chain string) string { return k.references(chain) + "until" }
+
 // foldAddress gives an address one spelling for key names: EVM hex
 // addresses ignore case, while base58 (Solana) addresses are case-sensitive
 // and stay as they are.

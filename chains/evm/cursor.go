@@ -7,7 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/chains"
 )
 
 // BlockRef names one block: its height and hash.
@@ -50,8 +50,7 @@ type CursorUpdate struct {
 // ErrStaleToken is returned by CursorStore.SaveCursor, wrapped, when the
 // fencing token is not the one of the chain's live lease: another replica
 // took the lease over, and the caller must stop writing.
-var ErrStaleToken = stablegate.Errorf(stablegate.ECONFLICT, "lease_stale", "",
-	"the watcher lease was taken over; this replica no longer holds it")
+var ErrStaleToken = chains.ErrStaleToken
 
 // CursorStore keeps each chain's cursor and the lease that lets one replica
 // at a time scan the chain.
@@ -63,16 +62,7 @@ type CursorStore interface {
 	// token is the fencing token of the chain's live lease; otherwise it
 	// changes nothing and returns ErrStaleToken (code conflict), wrapped.
 	SaveCursor(ctx context.Context, chain string, token uint64, u CursorUpdate) error
-	// AcquireLease takes the chain's lease for holder for ttl and returns a
-	// fencing token larger than every token issued before for the chain; 0
-	// when another holder has the lease.
-	AcquireLease(ctx context.Context, chain, holder string, ttl time.Duration) (token uint64, err error)
-	// RenewLease extends the lease for ttl if holder still has it under
-	// token, and reports whether it did.
-	RenewLease(ctx context.Context, chain, holder string, token uint64, ttl time.Duration) (bool, error)
-	// ReleaseLease gives up the lease if holder still has it under token,
-	// so another replica takes over at once instead of after the TTL.
-	ReleaseLease(ctx context.Context, chain, holder string, token uint64) error
+	chains.LeaseStore
 }
 
 // canonicalFunc returns the hash of the canonical block at a height.

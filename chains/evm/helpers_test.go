@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/big"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -366,7 +367,7 @@ func sameTransfers(got, want []chains.Transfer) bool {
 			return false
 		}
 		g.Amount, w.Amount = nil, nil
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			return false
 		}
 	}
