@@ -11,7 +11,7 @@ import (
 type Transfer struct {
 	Chain       string   // registry id
 	TxHash      string   // 0x-hex on EVM, base58 signature on Solana
-	LogIndex    uint     // log index in the block (EVM) or instruction index (Solana)
+	LogIndex    uint     // log index in the block (EVM); instruction position outer<<16 | (inner+1) (Solana)
 	BlockNumber uint64   // height or slot
 	BlockHash   string   // hash of the block holding it, to detect reorgs
 	BlockTime   int64    // unix seconds of the block

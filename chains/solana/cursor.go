@@ -39,4 +39,7 @@ type AddressSource interface {
 // the newest checkouts come first.
 type ReferenceSource interface {
 	LiveReferences(ctx context.Context, chain string, now time.Time, limit int) ([]string, error)
+	// PruneReferences forgets up to limit keys whose late window ended
+	// before now.
+	PruneReferences(ctx context.Context, chain string, now time.Time, limit int) (int, error)
 }

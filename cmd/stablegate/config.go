@@ -47,9 +47,9 @@ type Config struct {
 	// request's scheme and Host (http://<listen> in dev mode's printout).
 	// Env STABLEGATE_PUBLIC_URL.
 	PublicURL string `yaml:"public_url"`
-	// Watch lists the EVM chains to watch for payments. Default (absent):
-	// every EVM chain in the registry; an empty list watches none (an
-	// API-only replica).
+	// Watch lists the chains (EVM and Solana) to watch for payments.
+	// Default (absent): every chain in the registry; an empty list watches
+	// none (an API-only replica).
 	Watch []string `yaml:"watch"`
 	// WatchLeaseTTL is how long a replica holds a chain's watcher lease
 	// without renewing it: the longest a dead replica's chains go unwatched

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stablegate/stablegate/chains"
 	"github.com/stablegate/stablegate/chains/evm"
+	"github.com/stablegate/stablegate/chains/solana"
 	"github.com/stablegate/stablegate/store"
 )
 
@@ -33,18 +34,28 @@ func (a addressSource) Addresses(ctx context.Context, chain string) ([]common.Ad
 // token decimals again after the node could not answer.
 const tokenCheckRetry = 30 * time.Second
 
-// startWatchers runs one watcher per EVM chain to watch (cfg.Watch, or
-// every EVM chain of the registry when empty) until ctx ends. Each first
-// checks the registry's token decimals against the contracts; a mismatch
-// keeps that chain unwatched and is logged, since matching amounts with
-// wrong decimals would credit wrong payments.
+// startWatchers runs one watcher per chain to watch (cfg.Watch, or every
+// chain of the registry when empty) until ctx ends. An EVM watcher first
+// checks the registry's token decimals against the contracts, a Solana
+// watcher its mints; a mismatch keeps that chain unwatched and is logged,
+// since matching amounts with wrong decimals would credit wrong payments.
 func (a *app) startWatchers(ctx context.Context) error {
 	metrics, err := evm.NewMetrics(a.promReg)
 	if err != nil {
 		return err
 	}
+	solMetrics, err := solana.NewMetrics(a.promReg)
+	if err != nil {
+		return err
+	}
 	for _, c := range a.registry.Chains() {
-		if c.Kind != chains.KindEVM || (len(a.cfg.Watch) > 0 && !slices.Contains(a.cfg.Watch, c.ID)) {
+		if len(a.cfg.Watch) > 0 && !slices.Contains(a.cfg.Watch, c.ID) {
+			continue
+		}
+		if c.Kind == chains.KindSolana {
+			if err := a.startSolanaWatcher(ctx, c, solMetrics); err != nil {
+				return err
+			}
 			continue
 		}
 		pool, err := evm.NewPool(c.RPCURLs, evm.PoolConfig{Chain: c.ID, ChainID: c.ChainID, Metrics: metrics}, nil, a.log)
@@ -72,5 +83,23 @@ func (a *app) startWatchers(ctx context.Context) error {
 			}
 		}()
 	}
+	return nil
+}
+
+// startSolanaWatcher runs the watcher of one Solana chain until ctx ends.
+// Its first pass checks the mints; a mismatch stops it and is logged.
+func (a *app) startSolanaWatcher(ctx context.Context, c *chains.Chain, metrics *solana.Metrics) error {
+	pool, err := solana.NewPool(c.RPCURLs, solana.PoolConfig{Chain: c.ID, Metrics: metrics}, nil, a.log)
+	if err != nil {
+		return err
+	}
+	w := solana.NewWatcher(c, pool, a.store.Cursors(), a.store, a.store, a.settler,
+		solana.Config{Metrics: metrics, LeaseTTL: a.cfg.WatchLeaseTTL}, nil, a.log)
+	go func() {
+		a.log.Info("watching chain", "chain", c.ID)
+		if err := w.Run(ctx); err != nil {
+			a.log.Error("chain not watched", "chain", c.ID, "err", err)
+		}
+	}()
 	return nil
 }
