@@ -182,12 +182,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// Tick makes one pass: hold the lease, read the confirmed and finalized
-// slots, poll every watched account for new transactions, report their
-// transfers, move the cursors, and let the sink settle what is final.
+// Tick makes one pass: hold the lease, list the watched accounts, read the
+// confirmed and finalized slots, poll every account for new transactions,
+// report their transfers, move the cursors, and let the sink settle what is
+// final. Without any account it touches no RPC.
 func (w *Watcher) Tick(ctx context.Context) error {
 	if err := w.holdLease(ctx); err != nil {
 		return err
+	}
+	accounts, err := w.accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		// No merchant receives here yet: nothing can be paid, and a
+		// public RPC is spared two calls every pass.
+		return nil
 	}
 	if !w.tokensOK {
 		if err := CheckTokens(ctx, w.pool, w.chain); err != nil {
@@ -203,10 +213,6 @@ func (w *Watcher) Tick(ctx context.Context) error {
 		w.cursors = cs
 	}
 	confirmed, finalized, err := w.slots(ctx)
-	if err != nil {
-		return err
-	}
-	accounts, err := w.accounts(ctx)
 	if err != nil {
 		return err
 	}
