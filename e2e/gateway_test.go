@@ -243,9 +243,16 @@ func (g *gateway) holdsLease() bool {
 	return bytes.Contains(b, []byte("\nstablegate_evm_leader{chain=\"anvil\"} 1\n"))
 }
 
-// rpcErrors returns the gateway's RPC error count of the chain's endpoint at
+// rpcErrors returns the gateway's RPC error count of anvil's endpoint at
 // index ep, summed over the kinds of error.
 func (g *gateway) rpcErrors(ep int) int {
+	g.t.Helper()
+	return g.rpcErrorsOf("evm", "anvil", ep)
+}
+
+// rpcErrorsOf returns the RPC error count of a chain's endpoint at index ep
+// from the watcher metrics of one kind ("evm" or "solana").
+func (g *gateway) rpcErrorsOf(kind, chain string, ep int) int {
 	g.t.Helper()
 	resp, err := probe.Get(g.baseURL + "/metrics")
 	if err != nil {
@@ -258,8 +265,8 @@ func (g *gateway) rpcErrors(ep int) int {
 	}
 	n := 0
 	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "stablegate_evm_rpc_errors_total{") ||
-			!strings.Contains(line, `chain="anvil"`) || !strings.Contains(line, `endpoint="`+strconv.Itoa(ep)+`"`) {
+		if !strings.HasPrefix(line, "stablegate_"+kind+"_rpc_errors_total{") ||
+			!strings.Contains(line, `chain="`+chain+`"`) || !strings.Contains(line, `endpoint="`+strconv.Itoa(ep)+`"`) {
 			continue
 		}
 		v, err := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])

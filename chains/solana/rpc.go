@@ -155,7 +155,10 @@ func classify(ctx context.Context, err error) errorKind {
 	var re *jsonrpc.RPCError
 	var ne net.Error
 	switch {
-	case errors.As(err, &he) && he.Code == http.StatusTooManyRequests:
+	// Public RPCs answer 429 with a JSON-RPC error of code 429 in the body
+	// (or a body that is not JSON-RPC at all).
+	case errors.As(err, &he) && he.Code == http.StatusTooManyRequests,
+		errors.As(err, &re) && re.Code == http.StatusTooManyRequests:
 		return kindLimit
 	case errors.As(err, &he):
 		return kindHTTP
@@ -189,9 +192,9 @@ func (p *Pool) Call(ctx context.Context, method string, fn func(ctx context.Cont
 		}
 		kind := classify(ctx, err)
 		p.cfg.Metrics.rpcError(p.cfg.Chain, e.index, kind)
-		last = fmt.Errorf("%s on endpoint %d (%s): %s", method, e.index, e.host, e.redact(err))
+		last = &callError{msg: fmt.Sprintf("%s on endpoint %d (%s): %s", method, e.index, e.host, e.redact(err)), err: err}
 		if kind == kindRPC {
-			return &callError{msg: last.Error(), err: err}
+			return last
 		}
 		aside := e.failed(p.now(), p.cfg.MinBackoff, p.cfg.MaxBackoff)
 		p.log.Warn("solana rpc call failed; trying the next endpoint", "method", method, "endpoint", e.index, "host", e.host, "kind", string(kind), "aside", aside.String())
@@ -200,7 +203,8 @@ func (p *Pool) Call(ctx context.Context, method string, fn func(ctx context.Cont
 }
 
 // callError keeps the message with the URL redacted while letting
-// errors.As reach solana-go's error below it.
+// errors.As reach solana-go's error below it (whose own message may carry
+// the URL).
 type callError struct {
 	msg string
 	err error
