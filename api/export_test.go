@@ -25,5 +25,6 @@ var RequestBodies = map[string]any{
 	"POST /v1/payment-links":                                             createLinkRequest{},
 	"PATCH /v1/payment-links/{id}":                                       updateLinkRequest{},
 	"POST /v1/payment-links/{id}/checkouts":                              struct{}{},
+	"POST /pay/{id}/solana-transaction":                                  solanaTransactionRequest{},
 	"POST /pay/{id}/method":                                              sg.PaymentMethod{},
 }

@@ -30,6 +30,17 @@ type Pages interface {
 	// checkout does not accept and conflict "checkout_not_open" unless it
 	// is open.
 	Select(ctx context.Context, id string, pm sg.PaymentMethod) (*checkout.PublicView, error)
+	// AllowTransaction counts a Solana transaction request of client, as
+	// Allow counts method choices.
+	AllowTransaction(ctx context.Context, client string) (time.Duration, error)
+	// SolanaLabel returns not_found for an unknown checkout.
+	SolanaLabel(ctx context.Context, id string) (*checkout.SolanaLabel, error)
+	// SolanaTransaction returns invalid "parameter_missing" or
+	// "account_invalid" for a bad account; not_found for an unknown
+	// checkout; conflict "checkout_not_open", "payment_method_not_chosen",
+	// "payment_method_not_solana" or "wallet_payment_unavailable" when the
+	// checkout cannot be paid so. It changes nothing.
+	SolanaTransaction(ctx context.Context, id string, want *sg.PaymentMethod, account string) (*checkout.SolanaTransaction, error)
 }
 
 var _ Pages = (*checkout.Public)(nil)
@@ -87,6 +98,8 @@ func (s *Server) pageRoutes() {
 	e.POST("/pay/:id/method", s.paySelect, pageHeaders, bodyLimit(16<<10))
 	e.GET("/pay/:id/status", s.payStatus, pageHeaders)
 	e.GET("/pay/:id/events", s.payEvents, pageHeaders)
+	e.GET("/pay/:id/solana-transaction", s.paySolanaLabel, pageHeaders)
+	e.POST("/pay/:id/solana-transaction", s.paySolanaTransaction, pageHeaders, bodyLimit(16<<10))
 	e.GET("/assets/:file", s.asset)
 }
 
@@ -207,6 +220,70 @@ func (s *Server) paySelect(c echo.Context) error {
 		return s.pageError(c, lang, perr)
 	}
 	return s.renderPay(c, status, web.PayData{Lang: lang, Page: pg, Error: e.ReasonOrCode()})
+}
+
+// solanaTransactionRequest is the body of a Solana Pay transaction request.
+type solanaTransactionRequest struct {
+	Account string `json:"account"`
+}
+
+// transactionMethod reads the ?method=<chain>:<token> a transaction
+// request URL names: nil when absent, an error when malformed.
+func transactionMethod(c echo.Context) (*sg.PaymentMethod, error) {
+	v := c.QueryParam("method")
+	if v == "" {
+		return nil, nil
+	}
+	pm := methodParam(v)
+	if pm == nil {
+		return nil, sg.Errorf(sg.EINVALID, "parameter_invalid", "method", "method must be <chain>:<token>")
+	}
+	return pm, nil
+}
+
+// paySolanaLabel answers a Solana Pay transaction request's GET: the
+// merchant's name and logo, for the wallet to show.
+func (s *Server) paySolanaLabel(c echo.Context) error {
+	l, err := s.pages.SolanaLabel(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, l)
+}
+
+// paySolanaTransaction answers a Solana Pay transaction request's POST:
+// {"account": "<wallet>"} as JSON, or account=<wallet> as a form, gets the
+// checkout's payment as an unsigned transaction for that wallet to sign.
+// It is the page's "pay with wallet" on Solana, and works as well for any
+// wallet that speaks Solana Pay.
+func (s *Server) paySolanaTransaction(c echo.Context) error {
+	want, err := transactionMethod(c)
+	if err != nil {
+		return err
+	}
+	var body solanaTransactionRequest
+	if isForm(c) {
+		body.Account = c.FormValue("account")
+	} else if err := decode(c, &body); err != nil {
+		return err
+	}
+	if body.Account == "" {
+		return sg.Errorf(sg.EINVALID, "parameter_missing", "account", "account is required: the base58 public key of the paying wallet")
+	}
+	ctx := c.Request().Context()
+	wait, err := s.pages.AllowTransaction(ctx, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(ceilSeconds(wait)))
+		return sg.Errorf(sg.ERATELIMITED, "rate_limited", "", "too many payment transactions asked for; retry after the Retry-After seconds")
+	}
+	tx, err := s.pages.SolanaTransaction(ctx, c.Param("id"), want, body.Account)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tx)
 }
 
 func (s *Server) payStatus(c echo.Context) error {

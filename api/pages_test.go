@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,9 +19,14 @@ import (
 	"testing"
 	"time"
 
+	solanago "github.com/gagliardetto/solana-go"
+	"github.com/gagliardetto/solana-go/rpc"
+
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/api"
 	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/chains/solana"
+	"github.com/stablegate/stablegate/chains/solana/svmtest"
 	"github.com/stablegate/stablegate/checkout"
 	"github.com/stablegate/stablegate/store"
 )
@@ -678,4 +686,389 @@ func TestPayAssets(t *testing.T) {
 	}
 	e.get("/assets/nope.js", "").ExpectError(t, http.StatusNotFound, "resource_missing", "file")
 	e.get("/assets/..%2fpages.go", "").ExpectStatus(t, http.StatusNotFound)
+}
+
+// solanaDevnetUSDC is the built-in Solana devnet USDC mint.
+const solanaDevnetUSDC = "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
+
+// addSolanaWallet registers a fresh Solana wallet on chain and returns its
+// public key.
+func (e *env) addSolanaWallet(key, chain string) solanago.PublicKey {
+	e.t.Helper()
+	owner := solanago.NewWallet().PublicKey()
+	w := e.post("/v1/wallets", key, map[string]any{"chain": chain, "address": owner.String()}).ExpectStatus(e.t, http.StatusOK).Object(e.t)
+	if w["address"] != owner.String() {
+		e.t.Fatalf("wallet address %v, want %s", w["address"], owner)
+	}
+	return owner
+}
+
+// solanaCheckout creates a checkout of price paid in USDC on Solana devnet,
+// reserved at once, and returns it.
+func (e *env) solanaCheckout(key, price string) map[string]any {
+	e.t.Helper()
+	pm := map[string]string{"chain": "solana-devnet", "token": "USDC"}
+	return e.createCheckout(key, map[string]any{"price": price, "payment_methods": []map[string]string{pm}, "payment_method": pm})
+}
+
+// solanaTx asks for a checkout's payment transaction with a JSON body.
+func (e *env) solanaTx(id, query string, body any) *response {
+	e.t.Helper()
+	return e.post("/pay/"+id+"/solana-transaction"+query, "", body)
+}
+
+// refusingBlockhash is the blockhash source of servers whose transaction
+// requests must all be refused before the node is asked.
+func refusingBlockhash(t *testing.T) checkout.BlockhashFunc {
+	return func(context.Context, *chains.Chain) (string, error) {
+		t.Error("a refused transaction request asked the node for a blockhash")
+		return "", fmt.Errorf("no node")
+	}
+}
+
+// withPublic replaces the server's public checkout service with one of cfg.
+func withPublic(cfg checkout.PublicConfig) func(*api.Config, *api.Deps) {
+	return func(_ *api.Config, d *api.Deps) {
+		d.Pages = checkout.NewPublic(d.Events.(*store.Store), d.Checkouts.(*checkout.Service), cfg)
+	}
+}
+
+func TestPaySolanaTransactionRefusals(t *testing.T) {
+	t.Parallel()
+	cfg := checkout.DefaultPublicConfig()
+	cfg.Blockhash = refusingBlockhash(t)
+	e := newEnv(t, withPublic(cfg))
+	a := e.newMerchant("Shop")
+	owner := e.addSolanaWallet(a.Key, "solana-devnet")
+	e.addWallet(a.Key, "base-sepolia")
+	ctx := context.Background()
+
+	open := e.solanaCheckout(a.Key, "50.00")
+	id := open["id"].(string)
+	sol := method(t, open, "solana-devnet")
+	evm := e.createCheckout(a.Key, map[string]any{"price": "5.00", "payment_methods": []map[string]string{{"chain": "base-sepolia", "token": "USDC"}}})["id"].(string)
+	both := e.createCheckout(a.Key, map[string]any{"price": "6.00", "payment_methods": []map[string]string{
+		{"chain": "solana-devnet", "token": "USDC"}, {"chain": "base-sepolia", "token": "USDC"}}})["id"].(string)
+	canceled := e.solanaCheckout(a.Key, "7.00")["id"].(string)
+	e.post("/v1/checkouts/"+canceled+"/cancel", a.Key, nil).ExpectStatus(t, http.StatusOK)
+	expired := e.solanaCheckout(a.Key, "8.00")["id"].(string)
+	c, err := e.store.Checkout(ctx, a.ID, expired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ExpiresAt = time.Now().Add(-time.Second).Unix()
+	if err := e.store.UpdateCheckout(ctx, c, c.Status, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Processing, then paid: the reserved amount arrives with the reference.
+	processing := e.solanaCheckout(a.Key, "9.00")
+	paid := e.solanaCheckout(a.Key, "10.00")
+	settler := checkout.NewSettler(e.store, chains.Builtin(), nil, testLogger(t))
+	for i, co := range []map[string]any{processing, paid} {
+		m := method(t, co, "solana-devnet")
+		amount, _ := new(big.Int).SetString(m["amount_base_units"].(string), 10)
+		err := settler.Transfers(ctx, "solana-devnet", []chains.Transfer{{
+			Chain: "solana-devnet", TxHash: strings.Repeat("4", 80) + strconv.Itoa(i), LogIndex: 1 << 16, BlockNumber: uint64(200 - 100*i), // the processing one above the finalized slot
+			BlockTime: time.Now().Unix(), From: solanago.NewWallet().PublicKey().String(), To: owner.String(),
+			Token: solanaDevnetUSDC, Amount: amount, References: []string{owner.String(), m["reference"].(string)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			h := chains.Heights{Head: 101, Finalized: 101, HasFinalized: true}
+			if err := settler.Confirmed(ctx, "solana-devnet", h, canonical{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if v := e.get("/pay/"+paid["id"].(string)+"/status", "").Object(t); v["state"] != "paid" {
+		t.Fatalf("settled checkout is %v, want paid", v["state"])
+	}
+	if v := e.get("/pay/"+processing["id"].(string)+"/status", "").Object(t); v["state"] != "processing" {
+		t.Fatalf("seen checkout is %v, want processing", v["state"])
+	}
+
+	ids := []string{id, evm, both, canceled, expired, processing["id"].(string), paid["id"].(string)}
+	before := map[string]string{}
+	for _, id := range ids {
+		before[id] = stringify(e.get("/v1/checkouts/"+id, a.Key).ExpectStatus(t, http.StatusOK).Object(t))
+	}
+	customer := solanago.NewWallet().PublicKey().String()
+	ata, err := solana.AssociatedTokenAccount(owner, solanago.MustPublicKeyFromBase58(solanaDevnetUSDC), solanago.TokenProgramID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := func(v url.Values) req {
+		return req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: v.Encode(),
+			Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+	}
+	for _, tc := range []struct {
+		name        string
+		r           req
+		status      int
+		code, param string
+	}{
+		{"no account", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{}}, 400, "parameter_missing", "account"},
+		{"no body", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction"}, 400, "parameter_missing", "account"},
+		{"empty form", form(url.Values{}), 400, "parameter_missing", "account"},
+		{"an unknown field", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{"account": customer, "amount": "1"}}, 400, "parameter_unknown", "amount"},
+		{"not JSON", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: "account=" + customer}, 400, "body_invalid_json", ""},
+		{"not base58", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{"account": "0x" + strings.Repeat("ab", 20)}}, 400, "account_invalid", "account"},
+		{"a form with a bad account", form(url.Values{"account": {"not-a-key"}}), 400, "account_invalid", "account"},
+		{"a token account", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{"account": ata.String()}}, 400, "account_invalid", "account"},
+		{"the merchant's wallet", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{"account": owner.String()}}, 400, "account_invalid", "account"},
+		{"the reference key", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: map[string]any{"account": sol["reference"]}}, 400, "account_invalid", "account"},
+		{"a malformed method", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction?method=solana-devnet", Body: map[string]any{"account": customer}}, 400, "parameter_invalid", "method"},
+		{"unknown checkout", req{Method: http.MethodPost, Path: "/pay/co_0000000000000000000000000x/solana-transaction", Body: map[string]any{"account": customer}}, 404, "resource_missing", "id"},
+		{"an EVM method", req{Method: http.MethodPost, Path: "/pay/" + evm + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "payment_method_not_solana", "method"},
+		{"no method chosen", req{Method: http.MethodPost, Path: "/pay/" + both + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "payment_method_not_chosen", "method"},
+		{"another method than the reserved", req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction?method=base-sepolia%3AUSDC", Body: map[string]any{"account": customer}}, 409, "payment_method_not_chosen", "method"},
+		{"canceled", req{Method: http.MethodPost, Path: "/pay/" + canceled + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "checkout_not_open", ""},
+		{"expired", req{Method: http.MethodPost, Path: "/pay/" + expired + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "checkout_not_open", ""},
+		{"processing", req{Method: http.MethodPost, Path: "/pay/" + processing["id"].(string) + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "checkout_not_open", ""},
+		{"paid", req{Method: http.MethodPost, Path: "/pay/" + paid["id"].(string) + "/solana-transaction", Body: map[string]any{"account": customer}}, 409, "checkout_not_open", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.with(t).do(tc.r)
+			r.ExpectError(t, tc.status, tc.code, tc.param)
+			checkPageHeaders(t, r.Header)
+		})
+	}
+	// The EVM method, once chosen, is not paid through a Solana wallet.
+	e.choose(both, "base-sepolia", "USDC").ExpectStatus(t, http.StatusOK)
+	before[both] = stringify(e.get("/v1/checkouts/"+both, a.Key).Object(t))
+	e.solanaTx(both, "", map[string]any{"account": customer}).ExpectError(t, http.StatusConflict, "payment_method_not_solana", "method")
+	e.get("/pay/co_0000000000000000000000000x/solana-transaction", "").ExpectError(t, http.StatusNotFound, "resource_missing", "id")
+
+	for _, id := range ids {
+		if after := stringify(e.get("/v1/checkouts/"+id, a.Key).Object(t)); after != before[id] {
+			t.Errorf("a refused transaction request changed %s:\n%s\n%s", id, before[id], after)
+		}
+	}
+}
+
+func TestPaySolanaTransactionRateLimited(t *testing.T) {
+	t.Parallel()
+	// Three in a window of an hour, so the requests do not straddle two.
+	cfg := checkout.DefaultPublicConfig()
+	cfg.Blockhash = refusingBlockhash(t)
+	cfg.TransactionLimit, cfg.TransactionWindow = 3, time.Hour
+	e := newEnv(t, withPublic(cfg))
+	a := e.newMerchant("Shop")
+	e.addWallet(a.Key, "base-sepolia")
+	// Refused requests count as well: the limit is on asking.
+	evm := e.createCheckout(a.Key, map[string]any{"price": "5.00", "payment_methods": []map[string]string{{"chain": "base-sepolia", "token": "USDC"}}})["id"].(string)
+	before := stringify(e.get("/v1/checkouts/"+evm, a.Key).Object(t))
+	customer := solanago.NewWallet().PublicKey().String()
+	for range 3 {
+		e.solanaTx(evm, "", map[string]any{"account": customer}).ExpectError(t, http.StatusConflict, "payment_method_not_solana", "method")
+	}
+	r := e.solanaTx(evm, "", map[string]any{"account": customer})
+	r.ExpectError(t, http.StatusTooManyRequests, "rate_limited", "")
+	if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || n < 1 || n > 3600 {
+		t.Fatalf("Retry-After %q, want the rest of the window, 1 to 3600 seconds", r.Header.Get("Retry-After"))
+	}
+	e.solanaTx("co_0000000000000000000000000x", "", map[string]any{"account": customer}).ExpectError(t, http.StatusTooManyRequests, "rate_limited", "")
+	// Counted apart from method choices, which still go through.
+	e.choose(evm, "base-sepolia", "USDC").ExpectStatus(t, http.StatusOK)
+	if after := stringify(e.get("/v1/checkouts/"+evm, a.Key).Object(t)); after != before {
+		t.Fatalf("transaction requests changed the checkout:\n%s\n%s", before, after)
+	}
+}
+
+// wantPayment is the payment transaction a checkout's Solana method must
+// answer with.
+type wantPayment struct {
+	payer, owner, mint, reference solanago.PublicKey
+	amount                        uint64
+	decimals                      uint8
+	blockhash                     string
+}
+
+// checkPaymentTx decodes a transaction request's answer and checks it is
+// exactly w: one zeroed signature slot for the payer as fee payer, the
+// merchant's associated token account created if missing, then
+// transferChecked of the amount from the payer's to it with the reference
+// appended read-only, on blockhash.
+func checkPaymentTx(t *testing.T, b64 string, w wantPayment) {
+	t.Helper()
+	wire, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatalf("transaction is not base64: %v", err)
+	}
+	tx, err := solanago.TransactionFromBytes(wire)
+	if err != nil {
+		t.Fatalf("transaction does not decode: %v", err)
+	}
+	if len(tx.Signatures) != 1 || !tx.Signatures[0].IsZero() {
+		t.Fatalf("signatures %v, want one zeroed slot", tx.Signatures)
+	}
+	m := tx.Message
+	if m.IsVersioned() || m.Header.NumRequiredSignatures != 1 || !m.AccountKeys[0].Equals(w.payer) {
+		t.Fatalf("header %+v, keys %v: want a legacy message paid and signed by %s alone", m.Header, m.AccountKeys, w.payer)
+	}
+	if m.RecentBlockhash.String() != w.blockhash {
+		t.Fatalf("recent blockhash %s, want the node's %s", m.RecentBlockhash, w.blockhash)
+	}
+	source, _ := solana.AssociatedTokenAccount(w.payer, w.mint, solanago.TokenProgramID)
+	dest, _ := solana.AssociatedTokenAccount(w.owner, w.mint, solanago.TokenProgramID)
+	if len(m.Instructions) != 2 {
+		t.Fatalf("%d instructions, want createIdempotent and transferChecked", len(m.Instructions))
+	}
+	type acct struct {
+		key              solanago.PublicKey
+		signer, writable bool
+	}
+	decode := func(i int) (solanago.PublicKey, []acct, []byte) {
+		ci := m.Instructions[i]
+		prog, err := m.Program(ci.ProgramIDIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []acct
+		for _, ix := range ci.Accounts {
+			k := m.AccountKeys[ix]
+			writable, err := m.IsWritable(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, acct{k, m.IsSigner(k), writable})
+		}
+		return prog, out, ci.Data
+	}
+	equal := func(name string, got, want []acct) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s accounts\n%v\nwant\n%v", name, got, want)
+		}
+	}
+	prog, accts, data := decode(0)
+	if !prog.Equals(solanago.SPLAssociatedTokenAccountProgramID) || !bytes.Equal(data, []byte{1}) {
+		t.Fatalf("first instruction %s %x, want the Associated Token Account program's CreateIdempotent", prog, data)
+	}
+	equal("createIdempotent", accts, []acct{
+		{w.payer, true, true}, {dest, false, true}, {w.owner, false, false}, {w.mint, false, false},
+		{solanago.SystemProgramID, false, false}, {solanago.TokenProgramID, false, false},
+	})
+	prog, accts, data = decode(1)
+	wantData := binary.LittleEndian.AppendUint64([]byte{12}, w.amount)
+	wantData = append(wantData, w.decimals)
+	if !prog.Equals(solanago.TokenProgramID) || !bytes.Equal(data, wantData) {
+		t.Fatalf("second instruction %s %x, want the Token program's transferChecked %x", prog, data, wantData)
+	}
+	equal("transferChecked", accts, []acct{
+		{source, false, true}, {w.mint, false, false}, {dest, false, true}, {w.payer, true, true}, {w.reference, false, false},
+	})
+}
+
+// nodeBlockhashes returns the blockhash source of the built-in Solana
+// devnet, reached at a LiteSVM-backed node instead of the public one.
+func nodeBlockhashes(t *testing.T, node *svmtest.Node) *solana.Blockhashes {
+	t.Helper()
+	reg := chains.Builtin()
+	if err := reg.Apply(chains.Config{Chains: []chains.ChainConfig{{ID: "solana-devnet", RPCURLs: []string{node.URL}}}}); err != nil {
+		t.Fatal(err)
+	}
+	bh, err := solana.NewBlockhashes(reg, solana.BlockhashConfig{}, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bh
+}
+
+// TestPaySolanaTransaction: the transaction request answers the reserved
+// payment for the customer's wallet, on the node's blockhash, by JSON or
+// form, and changes nothing; the page hands pay.js the request; the GET
+// names the merchant.
+func TestPaySolanaTransaction(t *testing.T) {
+	t.Parallel()
+	node := svmtest.Start(t, svmtest.Options{})
+	node.Pause(t) // one blockhash for the whole test
+	node.Advance(t, 2)
+	cfg := checkout.DefaultPublicConfig()
+	cfg.Blockhash = nodeBlockhashes(t, node).Latest
+	e := newEnv(t, withPublic(cfg))
+	a := e.newMerchant("Sol Shop")
+	owner := e.addSolanaWallet(a.Key, "solana-devnet")
+	co := e.solanaCheckout(a.Key, "50.00")
+	id := co["id"].(string)
+	m := method(t, co, "solana-devnet")
+	amount, err := strconv.ParseUint(m["amount_base_units"].(string), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := node.Client.GetLatestBlockhash(context.Background(), rpc.CommitmentConfirmed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := stringify(e.get("/v1/checkouts/"+id, a.Key).Object(t))
+	customer := solanago.NewWallet().PublicKey()
+	want := wantPayment{
+		payer: customer, owner: owner, mint: solanago.MustPublicKeyFromBase58(solanaDevnetUSDC),
+		reference: solanago.MustPublicKeyFromBase58(m["reference"].(string)), amount: amount, decimals: 6,
+		blockhash: res.Value.Blockhash.String(),
+	}
+	message := "Sol Shop: " + m["amount"].(string) + " USDC"
+
+	r := e.solanaTx(id, "?method=solana-devnet%3AUSDC", map[string]any{"account": customer.String()}).ExpectStatus(t, http.StatusOK)
+	checkPageHeaders(t, r.Header)
+	tx := r.Object(t)
+	if got := sortedKeys(tx); !slices.Equal(got, []string{"message", "transaction"}) || tx["message"] != message {
+		t.Fatalf("answer %v, want the transaction and the message %q", tx, message)
+	}
+	checkPaymentTx(t, tx["transaction"].(string), want)
+
+	// The token's case does not matter, as in a method choice.
+	lower := e.solanaTx(id, "?method=solana-devnet%3Ausdc", map[string]any{"account": customer.String()}).ExpectStatus(t, http.StatusOK).Object(t)
+	checkPaymentTx(t, lower["transaction"].(string), want)
+
+	// The Solana Pay specification's wallets: no method named, and a form.
+	other := solanago.NewWallet().PublicKey()
+	f := e.do(req{Method: http.MethodPost, Path: "/pay/" + id + "/solana-transaction", Body: url.Values{"account": {other.String()}}.Encode(),
+		Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}).ExpectStatus(t, http.StatusOK).Object(t)
+	want.payer = other
+	checkPaymentTx(t, f["transaction"].(string), want)
+
+	if after := stringify(e.get("/v1/checkouts/"+id, a.Key).Object(t)); after != before {
+		t.Fatalf("a transaction request changed the checkout:\n%s\n%s", before, after)
+	}
+
+	// The page gives pay.js the request, and the QR code's link keeps the
+	// reference key for wallets that scan.
+	body := string(e.get("/pay/"+id, "").ExpectStatus(t, http.StatusOK).Body)
+	raw := regexp.MustCompile(`data-config="([^"]*)"`).FindStringSubmatch(body)
+	if raw == nil {
+		t.Fatal("no data-config")
+	}
+	var pageCfg struct {
+		Wallet       any `json:"wallet"`
+		SolanaWallet *struct {
+			Chain          string `json:"chain"`
+			TransactionURL string `json:"transaction_url"`
+		} `json:"solana_wallet"`
+	}
+	if err := json.Unmarshal([]byte(htmlUnescape(raw[1])), &pageCfg); err != nil {
+		t.Fatal(err)
+	}
+	wantURL := "/pay/" + id + "/solana-transaction?method=solana-devnet%3AUSDC"
+	if pageCfg.Wallet != nil || pageCfg.SolanaWallet == nil || pageCfg.SolanaWallet.Chain != "solana:devnet" || pageCfg.SolanaWallet.TransactionURL != wantURL {
+		t.Fatalf("page config wallet %v, solana_wallet %+v; want solana:devnet and %s", pageCfg.Wallet, pageCfg.SolanaWallet, wantURL)
+	}
+	if uri := m["payment_uri"].(string); !strings.Contains(uri, "reference="+m["reference"].(string)) ||
+		!strings.Contains(body, `href="`+strings.ReplaceAll(uri, "&", "&amp;")+`"`) {
+		t.Fatalf("the page does not link %s with its reference", uri)
+	}
+
+	// The GET names the merchant, with its logo once it has one.
+	l := e.get("/pay/"+id+"/solana-transaction", "").ExpectStatus(t, http.StatusOK).Object(t)
+	if stringify(l) != `{"label":"Sol Shop"}` {
+		t.Fatalf("label %v", l)
+	}
+	live, _ := e.newKey(a.ID, "secret", true)
+	e.patch("/v1/merchant", live, map[string]any{"branding": map[string]any{"logo_url": "https://shop.example/logo.png"}}).ExpectStatus(t, http.StatusOK)
+	l = e.get("/pay/"+id+"/solana-transaction", "").ExpectStatus(t, http.StatusOK).Object(t)
+	if stringify(l) != `{"icon":"https://shop.example/logo.png","label":"Sol Shop"}` {
+		t.Fatalf("label with a logo %v", l)
+	}
 }

@@ -3,14 +3,18 @@ package checkout
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	solanago "github.com/gagliardetto/solana-go"
+
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/chains/solana"
 	"github.com/stablegate/stablegate/store"
 )
 
@@ -42,7 +46,26 @@ type PublicConfig struct {
 	// which are public. The registry's configured endpoints are never
 	// shown: they often embed a provider's API key.
 	WalletRPCURLs map[string][]string
+	// Blockhash gives the recent blockhash of a Solana chain that the
+	// transactions of "pay with wallet" on Solana are built on; nil turns
+	// that button off (the QR code and the wallet link still work).
+	// Default nil; cmd/stablegate sets solana.Blockhashes' Latest.
+	Blockhash BlockhashFunc
+	// TransactionLimit is how many Solana payment transactions one client
+	// (as for SelectLimit) may ask for per TransactionWindow, over all
+	// checkouts: each may cost an RPC call to the chain's node. 0 disables
+	// the limit. Default 30.
+	TransactionLimit int
+	// TransactionWindow is the fixed window TransactionLimit counts in.
+	// Default 1 min.
+	TransactionWindow time.Duration
 }
+
+// BlockhashFunc returns a recent blockhash of a Solana chain in base58,
+// one the chain's node still accepts transactions with for most of a
+// minute. There is no default: a Public without one builds no Solana
+// transactions.
+type BlockhashFunc func(ctx context.Context, chain *chains.Chain) (string, error)
 
 // DefaultPublicConfig returns the defaults documented on PublicConfig.
 func DefaultPublicConfig() PublicConfig {
@@ -52,7 +75,10 @@ func DefaultPublicConfig() PublicConfig {
 			rpcs[c.ID] = append([]string(nil), c.RPCURLs...)
 		}
 	}
-	return PublicConfig{SelectLimit: 20, SelectWindow: time.Minute, WalletRPCURLs: rpcs}
+	return PublicConfig{
+		SelectLimit: 20, SelectWindow: time.Minute, WalletRPCURLs: rpcs,
+		TransactionLimit: 30, TransactionWindow: time.Minute,
+	}
 }
 
 // Public is the checkout as its customer sees it on the hosted payment
@@ -73,6 +99,9 @@ type Public struct {
 func NewPublic(st PublicStore, checkouts *Service, cfg PublicConfig) *Public {
 	if cfg.SelectWindow <= 0 {
 		cfg.SelectWindow = time.Minute
+	}
+	if cfg.TransactionWindow <= 0 {
+		cfg.TransactionWindow = time.Minute
 	}
 	return &Public{store: st, checkouts: checkouts, cfg: cfg, Branding: DefaultBranding}
 }
@@ -137,6 +166,36 @@ type PublicMethod struct {
 	NativeSymbol string `json:"-"`
 	// Wallet is what a browser wallet needs to pay; nil off EVM chains.
 	Wallet *WalletRequest `json:"-"`
+	// SolanaWallet is what a Solana browser wallet needs to pay; nil off
+	// Solana and when the service has no PublicConfig.Blockhash.
+	SolanaWallet *SolanaWalletRequest `json:"-"`
+}
+
+// SolanaWalletRequest is what the page needs to pay with a Solana browser
+// wallet: the chain as wallets name it, and the Solana Pay transaction
+// request that answers the payment transaction for the wallet's account.
+type SolanaWalletRequest struct {
+	// Chain is the Wallet Standard chain id (see SolanaWalletChain).
+	Chain string `json:"chain"`
+	// TransactionURL is the path of the checkout's transaction request,
+	// naming the method: POST {"account": "<wallet>"} answers a
+	// SolanaTransaction.
+	TransactionURL string `json:"transaction_url"`
+}
+
+// SolanaWalletChain returns the Wallet Standard id of a Solana chain of
+// the registry: "solana:mainnet" for solana, "solana:devnet" for
+// solana-devnet, and "solana:localnet" for any other (a custom chain, such
+// as a local validator), which is what wallets call a cluster they do not
+// know by name.
+func SolanaWalletChain(id string) string {
+	switch id {
+	case "solana":
+		return "solana:mainnet"
+	case "solana-devnet":
+		return "solana:devnet"
+	}
+	return "solana:localnet"
 }
 
 // WalletRequest is what an injected EIP-1193 wallet needs to pay: the
@@ -257,16 +316,28 @@ func (p *Public) View(ctx context.Context, id string) (*PublicView, error) {
 // returns how long to wait when it is over the limit, 0 when it may go
 // ahead.
 func (p *Public) Allow(ctx context.Context, client string) (time.Duration, error) {
-	if p.cfg.SelectLimit <= 0 {
+	return p.allow(ctx, "select", client, p.cfg.SelectLimit, p.cfg.SelectWindow)
+}
+
+// AllowTransaction counts a Solana transaction request of client, as
+// Allow counts method choices but under TransactionLimit.
+func (p *Public) AllowTransaction(ctx context.Context, client string) (time.Duration, error) {
+	return p.allow(ctx, "solana-transaction", client, p.cfg.TransactionLimit, p.cfg.TransactionWindow)
+}
+
+// allow counts one request of kind by client in a fixed window and returns
+// how long to wait when that is over limit, 0 when it may go ahead.
+func (p *Public) allow(ctx context.Context, kind, client string, limit int, window time.Duration) (time.Duration, error) {
+	if limit <= 0 {
 		return 0, nil
 	}
-	sum := sha256.Sum256([]byte("select " + sg.ClientKey(client)))
+	sum := sha256.Sum256([]byte(kind + " " + sg.ClientKey(client)))
 	now := p.checkouts.now()
-	n, end, err := p.store.CountWindow(ctx, hex.EncodeToString(sum[:16]), p.cfg.SelectWindow, now)
+	n, end, err := p.store.CountWindow(ctx, hex.EncodeToString(sum[:16]), window, now)
 	if err != nil {
 		return 0, err
 	}
-	if n <= int64(p.cfg.SelectLimit) {
+	if n <= int64(limit) {
 		return 0, nil
 	}
 	return max(time.Second, end.Sub(now)), nil
@@ -331,7 +402,7 @@ func (p *Public) view(ctx context.Context, c *sg.Checkout, m *sg.Merchant, want 
 		ExpiresAt: c.ExpiresAt, PaidAt: c.PaidAt, SuccessURL: c.SuccessURL,
 	}
 	if cm := chosenMethod(c, want); cm != nil {
-		v.Method = p.publicMethod(cm)
+		v.Method = p.publicMethod(c.ID, cm)
 	}
 	if c.PaidWith != nil {
 		pay, err := p.settlingPayment(ctx, c, m)
@@ -385,7 +456,7 @@ func chosenMethod(c *sg.Checkout, want *sg.PaymentMethod) *sg.CheckoutMethod {
 	return last
 }
 
-func (p *Public) publicMethod(cm *sg.CheckoutMethod) *PublicMethod {
+func (p *Public) publicMethod(id string, cm *sg.CheckoutMethod) *PublicMethod {
 	amount := sg.FormatUnits(cm.Amount, cm.Decimals)
 	head, tail := SplitAmount(amount)
 	pm := &PublicMethod{
@@ -403,6 +474,13 @@ func (p *Public) publicMethod(cm *sg.CheckoutMethod) *PublicMethod {
 			ChainID: fmt.Sprintf("0x%x", ch.ChainID), ChainName: ch.Name, NativeSymbol: ch.NativeSymbol,
 			RPCURLs: append([]string{}, p.cfg.WalletRPCURLs[ch.ID]...), ExplorerURL: explorerOrigin(ch),
 			Contract: cm.Contract, To: cm.Address, Amount: cm.Amount.String(),
+		}
+	}
+	if ch.Kind == chains.KindSolana && p.cfg.Blockhash != nil && cm.Reference != "" {
+		pm.SolanaWallet = &SolanaWalletRequest{
+			Chain: SolanaWalletChain(ch.ID),
+			TransactionURL: "/pay/" + url.PathEscape(id) + "/solana-transaction?" +
+				url.Values{"method": {cm.Chain + ":" + cm.Token}}.Encode(),
 		}
 	}
 	return pm
@@ -474,4 +552,152 @@ func (p *Public) settlingPayment(ctx context.Context, c *sg.Checkout, m *sg.Merc
 		return out, nil
 	}
 	return nil, nil
+}
+
+// SolanaLabel answers a Solana Pay transaction request's GET: who asks
+// for the payment, for the wallet to show before it asks for the
+// transaction.
+type SolanaLabel struct {
+	// Label is the merchant's name.
+	Label string `json:"label"`
+	// Icon is the merchant's logo, an https URL; absent when it has none.
+	Icon string `json:"icon,omitempty"`
+}
+
+// SolanaTransaction answers a Solana Pay transaction request's POST: the
+// payment for the customer's wallet to sign and send.
+type SolanaTransaction struct {
+	// Transaction is the unsigned legacy transaction in wire form, base64,
+	// with its one signature slot (the payer's) zeroed.
+	Transaction string `json:"transaction"`
+	// Message is a short text the wallet may show beside it: the merchant,
+	// the amount and the token.
+	Message string `json:"message"`
+}
+
+// SolanaLabel returns who asks for a checkout's payment. Errors: not_found
+// for an unknown checkout.
+func (p *Public) SolanaLabel(ctx context.Context, id string) (*SolanaLabel, error) {
+	c, err := p.store.CheckoutByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.store.Merchant(ctx, c.MerchantID)
+	if err != nil {
+		return nil, fmt.Errorf("load merchant: %w", err)
+	}
+	b := p.Branding(m)
+	l := &SolanaLabel{Label: b.Name}
+	if strings.HasPrefix(b.LogoURL, "https://") {
+		l.Icon = b.LogoURL
+	}
+	return l, nil
+}
+
+// SolanaTransaction builds the payment of a checkout's reserved Solana
+// method from the wallet account (base58): transferChecked of exactly the
+// reserved amount from the account's associated token account to the
+// merchant's, with the checkout's reference key, the account paying the
+// fee and creating the merchant's token account if it does not exist
+// yet (see solana.PaymentTx). It reads the checkout and changes nothing.
+// want names the method (the page's); nil takes the one the page shows.
+//
+// Errors: invalid "parameter_missing" or "account_invalid" (param
+// "account") for an account that is not a wallet's public key, or is the
+// merchant's wallet or a key of the payment itself; not_found for an
+// unknown checkout; conflict "checkout_not_open" unless the checkout is
+// open, not expired and not underpaid; conflict "payment_method_not_chosen"
+// when want (or, without it, any method) is not reserved; conflict
+// "payment_method_not_solana" for a method on another kind of chain;
+// conflict "wallet_payment_unavailable" when the service has no
+// Blockhash, or the method cannot be paid this way any more (its chain or
+// token left the registry, or it has no reference key).
+func (p *Public) SolanaTransaction(ctx context.Context, id string, want *sg.PaymentMethod, account string) (*SolanaTransaction, error) {
+	if account == "" {
+		return nil, invalid("parameter_missing", "account", "account is required: the base58 public key of the paying wallet")
+	}
+	payer, err := solanago.PublicKeyFromBase58(account)
+	if err != nil || payer.IsZero() {
+		return nil, invalid("account_invalid", "account", "account must be a Solana public key in base58")
+	}
+	if !payer.IsOnCurve() {
+		// A program address has no private key: it can sign no payment.
+		return nil, invalid("account_invalid", "account", "account is not a wallet's public key")
+	}
+	c, err := p.store.CheckoutByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if State(c, p.checkouts.now().Unix()) != string(sg.StatusOpen) {
+		return nil, sg.Errorf(sg.ECONFLICT, "checkout_not_open", "", "a payment transaction is only built while the checkout is open")
+	}
+	var cm *sg.CheckoutMethod
+	if want != nil {
+		for i := range c.Methods { // the token's case ignored, as in Select
+			if m := &c.Methods[i]; m.Chain == want.Chain && strings.EqualFold(m.Token, want.Token) && m.IsReserved() {
+				cm = m
+			}
+		}
+	} else {
+		cm = chosenMethod(c, nil)
+	}
+	if cm == nil {
+		return nil, sg.Errorf(sg.ECONFLICT, "payment_method_not_chosen", "method", "choose the payment method on the page first")
+	}
+	ch, tok, err := p.checkouts.registry.Lookup(cm.Chain, cm.Token)
+	switch {
+	case err == nil && ch.Kind != chains.KindSolana:
+		return nil, sg.Errorf(sg.ECONFLICT, "payment_method_not_solana", "method", "%s is not a Solana network; pay with an Ethereum wallet", ch.Name)
+	case err != nil || tok.Contract != cm.Contract || cm.Reference == "":
+		return nil, sg.Errorf(sg.ECONFLICT, "wallet_payment_unavailable", "method", "this payment method cannot be paid with a browser wallet; use the QR code or the wallet link")
+	case p.cfg.Blockhash == nil:
+		return nil, sg.Errorf(sg.ECONFLICT, "wallet_payment_unavailable", "", "this gateway builds no wallet transactions; use the QR code or the wallet link")
+	}
+	pt := solana.PaymentTx{Payer: payer, TokenProgram: solana.TokenProgram(tok), Decimals: cm.Decimals}
+	if pt.Recipient, err = solanago.PublicKeyFromBase58(cm.Address); err != nil {
+		return nil, fmt.Errorf("checkout %s: merchant wallet %q: %w", c.ID, cm.Address, err)
+	}
+	if pt.Mint, err = solanago.PublicKeyFromBase58(cm.Contract); err != nil {
+		return nil, fmt.Errorf("checkout %s: mint %q: %w", c.ID, cm.Contract, err)
+	}
+	if pt.Reference, err = solanago.PublicKeyFromBase58(cm.Reference); err != nil {
+		return nil, fmt.Errorf("checkout %s: reference %q: %w", c.ID, cm.Reference, err)
+	}
+	for _, k := range []solanago.PublicKey{
+		pt.Recipient, pt.Reference, pt.Mint, pt.TokenProgram,
+		solanago.SystemProgramID, solanago.SPLAssociatedTokenAccountProgramID, solanago.MemoProgramID,
+	} {
+		if payer.Equals(k) {
+			// The merchant paying itself would move nothing and still
+			// settle the checkout; the others are no wallet.
+			return nil, invalid("account_invalid", "account", "account cannot pay this checkout: it is the merchant's wallet or a key of the payment")
+		}
+	}
+	if !cm.Amount.IsUint64() {
+		return nil, fmt.Errorf("checkout %s: amount %s does not fit a token amount", c.ID, cm.Amount)
+	}
+	pt.Amount = cm.Amount.Uint64()
+	bh, err := p.cfg.Blockhash(ctx, ch)
+	if err != nil {
+		return nil, fmt.Errorf("recent blockhash: %w", err)
+	}
+	if pt.Blockhash, err = solanago.HashFromBase58(bh); err != nil {
+		return nil, fmt.Errorf("recent blockhash %q: %w", bh, err)
+	}
+	tx, err := pt.Build()
+	if err != nil {
+		return nil, fmt.Errorf("checkout %s: %w", c.ID, err)
+	}
+	wire, err := tx.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("checkout %s: encode payment: %w", c.ID, err)
+	}
+	m, err := p.store.Merchant(ctx, c.MerchantID)
+	if err != nil {
+		return nil, fmt.Errorf("load merchant: %w", err)
+	}
+	return &SolanaTransaction{
+		Transaction: base64.StdEncoding.EncodeToString(wire),
+		Message:     fmt.Sprintf("%s: %s %s", p.Branding(m).Name, sg.FormatUnits(cm.Amount, cm.Decimals), cm.Token),
+	}, nil
 }

@@ -1,13 +1,18 @@
 package checkout_test
 
 import (
+	"context"
+	"errors"
 	"math/big"
 	"reflect"
 	"testing"
 	"time"
 
+	solanago "github.com/gagliardetto/solana-go"
+
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/chains/solana"
 	"github.com/stablegate/stablegate/checkout"
 )
 
@@ -218,4 +223,144 @@ func TestPublicAllow(t *testing.T) {
 			t.Fatal("a zero limit limits")
 		}
 	}
+}
+
+func TestSolanaWalletChain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ chain, want string }{
+		{"solana", "solana:mainnet"},
+		{"solana-devnet", "solana:devnet"},
+		{"sol-local", "solana:localnet"},
+		{"solana-testnet", "solana:localnet"},
+	} {
+		t.Run(tc.chain, func(t *testing.T) {
+			if got := checkout.SolanaWalletChain(tc.chain); got != tc.want {
+				t.Fatalf("SolanaWalletChain(%q) = %q, want %q", tc.chain, got, tc.want)
+			}
+		})
+	}
+}
+
+// noBlockhash is the blockhash source of tests whose requests must be
+// refused before the chain's node is asked.
+func noBlockhash(t *testing.T) checkout.BlockhashFunc {
+	return func(context.Context, *chains.Chain) (string, error) {
+		t.Error("a refused transaction request asked the node for a blockhash")
+		return "", errors.New("no node")
+	}
+}
+
+// TestPublicSolanaWalletRequest: a reserved Solana method tells the page
+// where its transaction request is, only when the service can build one.
+func TestPublicSolanaWalletRequest(t *testing.T) {
+	t.Parallel()
+	f := newReferenceFixture(t)
+	f.addWallet(f.p, "base-sepolia")
+	evm := f.create(f.p, checkout.CreateParams{Price: "5.00", PaymentMethods: []sg.PaymentMethod{baseSepoliaUSDC}})
+	cfg := checkout.DefaultPublicConfig()
+	cfg.Blockhash = noBlockhash(t)
+	pub := checkout.NewPublic(f.st, f.svc, cfg)
+
+	v, err := pub.View(f.ctx, f.co.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &checkout.SolanaWalletRequest{
+		Chain: "solana:devnet", TransactionURL: "/pay/" + f.co.ID + "/solana-transaction?method=solana-devnet%3AUSDC",
+	}
+	if v.Method == nil || !reflect.DeepEqual(v.Method.SolanaWallet, want) || v.Method.Wallet != nil {
+		t.Fatalf("solana method %+v, wallet request %+v; want %+v", v.Method, v.Method.SolanaWallet, want)
+	}
+	if v, _ := pub.View(f.ctx, evm.ID); v.Method.SolanaWallet != nil || v.Method.Wallet == nil {
+		t.Fatalf("EVM method %+v has a Solana wallet request", v.Method)
+	}
+	off := checkout.NewPublic(f.st, f.svc, checkout.DefaultPublicConfig())
+	if v, _ := off.View(f.ctx, f.co.ID); v.Method.SolanaWallet != nil {
+		t.Fatalf("without a blockhash source the page still offers %+v", v.Method.SolanaWallet)
+	}
+}
+
+// TestPublicSolanaTransactionRefusals: every refusal names its reason,
+// asks the node nothing and leaves the checkout as it was.
+func TestPublicSolanaTransactionRefusals(t *testing.T) {
+	t.Parallel()
+	f := newReferenceFixture(t)
+	f.addWallet(f.p, "base-sepolia")
+	m := f.method()
+	cfg := checkout.DefaultPublicConfig()
+	cfg.Blockhash = noBlockhash(t)
+	pub := checkout.NewPublic(f.st, f.svc, cfg)
+
+	evm := f.create(f.p, checkout.CreateParams{Price: "5.00", PaymentMethods: []sg.PaymentMethod{baseSepoliaUSDC}})
+	unchosen := f.create(f.p, checkout.CreateParams{Price: "6.00", PaymentMethods: []sg.PaymentMethod{solanaDevnetUSDC, baseSepoliaUSDC},
+		PaymentMethod: &baseSepoliaUSDC})
+	none := f.create(f.p, checkout.CreateParams{Price: "7.00", PaymentMethods: []sg.PaymentMethod{solanaDevnetUSDC, baseSepoliaUSDC}})
+	canceled := f.create(f.p, checkout.CreateParams{Price: "8.00", PaymentMethods: []sg.PaymentMethod{solanaDevnetUSDC}})
+	if _, err := f.svc.Cancel(f.ctx, f.m.ID, canceled.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	customer := newSolanaKey(t)
+	owner, _ := solanago.PublicKeyFromBase58(f.owner)
+	mint, _ := solanago.PublicKeyFromBase58(m.Contract)
+	ata, err := solana.AssociatedTokenAccount(owner, mint, solanago.TokenProgramID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{f.co.ID, evm.ID, unchosen.ID, none.ID, canceled.ID}
+	before := map[string]*sg.Checkout{}
+	for _, id := range ids {
+		before[id], _ = f.st.Checkout(f.ctx, f.m.ID, id)
+	}
+
+	for _, tc := range []struct {
+		name, id, account string
+		want              *sg.PaymentMethod
+		code              sg.ErrorCode
+		reason, param     string
+	}{
+		{"no account", f.co.ID, "", nil, sg.EINVALID, "parameter_missing", "account"},
+		{"not base58", f.co.ID, "0xdeadbeef", nil, sg.EINVALID, "account_invalid", "account"},
+		{"too short", f.co.ID, "3mJr7AoUXx2Wqd", nil, sg.EINVALID, "account_invalid", "account"},
+		{"a program address", f.co.ID, ata.String(), nil, sg.EINVALID, "account_invalid", "account"},
+		{"the merchant's wallet", f.co.ID, f.owner, nil, sg.EINVALID, "account_invalid", "account"},
+		{"the reference key", f.co.ID, m.Reference, nil, sg.EINVALID, "account_invalid", "account"},
+		{"unknown checkout", sg.NewID(sg.PrefixCheckout, t0), customer, nil, sg.ENOTFOUND, "resource_missing", "id"},
+		{"an EVM method", evm.ID, customer, nil, sg.ECONFLICT, "payment_method_not_solana", "method"},
+		{"the Solana method not chosen", unchosen.ID, customer, &solanaDevnetUSDC, sg.ECONFLICT, "payment_method_not_chosen", "method"},
+		{"the chosen EVM method asked for", unchosen.ID, customer, &baseSepoliaUSDC, sg.ECONFLICT, "payment_method_not_solana", "method"},
+		{"no method chosen", none.ID, customer, nil, sg.ECONFLICT, "payment_method_not_chosen", "method"},
+		{"canceled", canceled.ID, customer, nil, sg.ECONFLICT, "checkout_not_open", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := pub.SolanaTransaction(f.ctx, tc.id, tc.want, tc.account)
+			if tx != nil {
+				t.Fatalf("built %+v", tx)
+			}
+			wantReason(t, err, tc.code, tc.reason, tc.param)
+		})
+	}
+
+	// Without a blockhash source nothing is built.
+	off := checkout.NewPublic(f.st, f.svc, checkout.DefaultPublicConfig())
+	_, err = off.SolanaTransaction(f.ctx, f.co.ID, nil, customer)
+	wantReason(t, err, sg.ECONFLICT, "wallet_payment_unavailable", "")
+
+	// Past the expiry, before the sweeper, and underpaid: not open.
+	f.clock.Set(time.Unix(f.co.ExpiresAt, 0))
+	_, err = pub.SolanaTransaction(f.ctx, f.co.ID, nil, customer)
+	wantReason(t, err, sg.ECONFLICT, "checkout_not_open", "")
+	for _, id := range ids {
+		after, _ := f.st.Checkout(f.ctx, f.m.ID, id)
+		if !reflect.DeepEqual(after, before[id]) {
+			t.Errorf("a refused transaction request changed %s:\n%+v\n%+v", id, before[id], after)
+		}
+	}
+	f.clock.Set(t0)
+	f.settle(f.transfer(big.NewInt(1), 10, m.Reference))
+	if c, _ := f.st.Checkout(f.ctx, f.m.ID, f.co.ID); c.Exception != sg.ExceptionUnderpaid || c.Status != sg.StatusOpen {
+		t.Fatalf("after a short payment: %s %s, want open and underpaid", c.Status, c.Exception)
+	}
+	_, err = pub.SolanaTransaction(f.ctx, f.co.ID, nil, customer)
+	wantReason(t, err, sg.ECONFLICT, "checkout_not_open", "")
 }

@@ -399,7 +399,10 @@ type pageConfig struct {
 	SuccessURL string                  `json:"success_url"`
 	Accent     string                  `json:"accent"`
 	Wallet     *checkout.WalletRequest `json:"wallet"`
-	Msgs       map[string]string       `json:"msgs"`
+	// SolanaWallet is how pay.js pays with a Solana browser wallet; null
+	// off Solana.
+	SolanaWallet *checkout.SolanaWalletRequest `json:"solana_wallet"`
+	Msgs         map[string]string             `json:"msgs"`
 	// EmbedOrigin is PayData.Embed: where pay.js posts the widget's
 	// messages; "" posts none.
 	EmbedOrigin string `json:"embed_origin"`
@@ -410,7 +413,8 @@ var jsMessages = []string{
 	"state.choose", "state.open", "state.processing", "state.paid", "state.expired", "state.canceled",
 	"state.underpaid", "state.overpaid", "state.paid_late", "confirmations", "copied", "copy_failed",
 	"wallet.connecting", "wallet.switching", "wallet.sent", "wallet.rejected", "wallet.add_network",
-	"wallet.failed", "redirect", "receipt_amount", "underpaid_detail",
+	"wallet.failed", "wallet.preparing", "redirect", "receipt_amount", "underpaid_detail",
+	"error.checkout_not_open", "error.rate_limited", "error.generic",
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -471,7 +475,7 @@ func (p *Pages) payModel(d PayData) (*payModel, error) {
 		cfg.Accent = pg.Merchant.AccentColor
 	}
 	if m.M != nil {
-		cfg.Wallet = m.M.Wallet
+		cfg.Wallet, cfg.SolanaWallet = m.M.Wallet, m.M.SolanaWallet
 	}
 	for _, k := range jsMessages {
 		cfg.Msgs[k] = m.T(k)

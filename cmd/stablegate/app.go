@@ -20,6 +20,7 @@ import (
 	"github.com/stablegate/stablegate/api"
 	"github.com/stablegate/stablegate/catalog"
 	"github.com/stablegate/stablegate/chains"
+	"github.com/stablegate/stablegate/chains/solana"
 	"github.com/stablegate/stablegate/checkout"
 	"github.com/stablegate/stablegate/merchant"
 	"github.com/stablegate/stablegate/store"
@@ -128,10 +129,18 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 		}
 		apiCfg.TrustedProxies = append(apiCfg.TrustedProxies, pfx.Masked())
 	}
+	// "Pay with wallet" on Solana builds each payment on a recent blockhash
+	// from the chain's own RPC endpoints.
+	blockhashes, err := solana.NewBlockhashes(reg, solana.BlockhashConfig{}, nil, log)
+	if err != nil {
+		return nil, err
+	}
+	pubCfg := checkout.DefaultPublicConfig()
+	pubCfg.Blockhash = blockhashes.Latest
 	a.api = api.New(apiCfg, api.Deps{
 		Checkouts: a.checkouts, Merchants: a.merchants, Events: st, Idempotency: st, Ready: st,
 		Payments: a.settler, Webhooks: a.endpoints,
-		Pages:    checkout.NewPublic(st, a.checkouts, checkout.DefaultPublicConfig()),
+		Pages:    checkout.NewPublic(st, a.checkouts, pubCfg),
 		Catalog:  catalog.New(st, a.checkouts, reg, nil, catalog.DefaultConfig(), log),
 		Registry: promReg, Log: log,
 	})

@@ -35,6 +35,7 @@ try {
   if (shown !== amount) fail(`amount shows ${shown}, copies ${amount}`);
   if (!(await page.isVisible('[data-testid=qr] svg'))) fail('no QR code');
   if (!(await page.isVisible('[data-testid=warning]'))) fail('no warning');
+  if (await page.isVisible('[data-testid=wallet-pay]')) fail('the wallet button shows without an injected wallet');
   await page.screenshot({ path: join(art, '2-pay.png'), fullPage: true });
 
   // Nothing overflows the phone-wide viewport.

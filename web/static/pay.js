@@ -1,7 +1,8 @@
 // Hosted payment page enhancements. The page works without this script;
 // it adds copy buttons, the countdown, live status (Server-Sent Events,
 // polling as a fallback), the receipt and redirect, and paying with an
-// injected EIP-1193 wallet. No libraries, no inline code (CSP).
+// injected EIP-1193 wallet or, on Solana, a Wallet Standard wallet or an
+// injected Solana provider. No libraries, no inline code (CSP).
 (function () {
   'use strict';
   var root = document.getElementById('main');
@@ -258,5 +259,118 @@
         params: [{ from: from, to: w.contract, value: '0x0', chainId: w.chain_id, data: transferData(w.to, w.amount) }]
       });
     });
+  }
+
+  // Pay with a Solana browser wallet: the gateway builds the payment (a
+  // Solana Pay transaction request) for the wallet's account, the wallet
+  // signs and sends it, and the live status above shows it arriving.
+  var sw = cfg.solana_wallet, standard = null;
+  if (sw && btn && open(state) && window.Uint8Array && window.fetch) {
+    // Wallet Standard discovery, as @wallet-standard/app does it: answer
+    // the wallets that announce themselves, and tell the ones that loaded
+    // first that the page is ready.
+    var api = Object.freeze({ register: function () {
+      for (var i = 0; i < arguments.length; i++) consider(arguments[i]);
+      return function () {};
+    } });
+    window.addEventListener('wallet-standard:register-wallet', function (e) {
+      try { e.detail(api); } catch (err) { /* a broken wallet: ignore it */ }
+    });
+    try { window.dispatchEvent(new CustomEvent('wallet-standard:app-ready', { detail: api })); } catch (err) { /* no wallets */ }
+    if (!standard && legacy()) showSolana();
+  }
+  // consider takes the first wallet that can connect, sign and send a
+  // legacy transaction on the checkout's chain.
+  function consider(wallet) {
+    var f = wallet && wallet.features;
+    if (standard || !f || !f['standard:connect'] || !f['solana:signAndSendTransaction']) return;
+    if (!wallet.chains || wallet.chains.indexOf(sw.chain) < 0) return;
+    var v = f['solana:signAndSendTransaction'].supportedTransactionVersions;
+    if (v && v.indexOf('legacy') < 0) return;
+    standard = wallet;
+    showSolana();
+  }
+  function legacy() {
+    var p = (window.phantom && window.phantom.solana) || window.solana;
+    return p && typeof p.connect === 'function' && typeof p.request === 'function' ? p : null;
+  }
+  var shown = false;
+  function showSolana() {
+    if (shown) return;
+    shown = true;
+    btn.hidden = false;
+    btn.addEventListener('click', function () {
+      btn.disabled = true;
+      say(t('wallet.connecting'));
+      payWithSolana().then(function () {
+        say(t('wallet.sent'));
+      }, function (e) {
+        btn.disabled = false;
+        var m = (e && (e.message || e.name)) || String(e);
+        if (e && e.msg) { say(e.msg); } else if ((e && e.code === 4001) || /reject|cancel|denied/i.test(m)) { say(t('wallet.rejected')); } else { say(t('wallet.failed', { error: m })); }
+      });
+    });
+  }
+  function payWithSolana() {
+    if (standard) {
+      var account;
+      return standard.features['standard:connect'].connect().then(function (r) {
+        var as = (r && r.accounts && r.accounts.length ? r.accounts : standard.accounts) || [];
+        for (var i = 0; i < as.length && !account; i++) if (!as[i].chains || as[i].chains.indexOf(sw.chain) >= 0) account = as[i];
+        if (!account) throw new Error('no account');
+        return transaction(account.address);
+      }).then(function (tx) {
+        say(t('wallet.connecting'));
+        return standard.features['solana:signAndSendTransaction'].signAndSendTransaction({ account: account, chain: sw.chain, transaction: tx });
+      });
+    }
+    var p = legacy();
+    return p.connect().then(function (r) {
+      var key = (r && r.publicKey) || p.publicKey;
+      if (!key) throw new Error('no account');
+      return transaction(key.toBase58 ? key.toBase58() : String(key));
+    }).then(function (tx) {
+      say(t('wallet.connecting'));
+      return p.request({ method: 'signAndSendTransaction', params: { message: base58(message(tx)) } });
+    });
+  }
+  // transaction asks the gateway for the payment from account and returns
+  // its wire bytes.
+  function transaction(account) {
+    say(t('wallet.preparing'));
+    return fetch(sw.transaction_url, {
+      method: 'POST', cache: 'no-store', credentials: 'omit',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ account: account })
+    }).then(function (r) {
+      return r.json().then(function (b) {
+        if (r.ok && b && b.transaction) return b;
+        var code = b && b.error && b.error.code, err = new Error((b && b.error && b.error.message) || 'HTTP ' + r.status);
+        err.msg = msgs['error.' + code] || t('error.generic');
+        throw err;
+      });
+    }).then(function (b) {
+      var bin = atob(b.transaction), out = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+      return out;
+    });
+  }
+  // message returns the message of a wire transaction: after the
+  // compact-u16 count of signatures and 64 bytes for each.
+  function message(tx) {
+    var n = 0, shift = 0, i = 0, c;
+    do { c = tx[i++]; n |= (c & 0x7f) << shift; shift += 7; } while (c & 0x80 && i < 3);
+    return tx.subarray(i + 64 * n);
+  }
+  var ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+  function base58(bytes) {
+    var digits = [], out = '', i, j, carry;
+    for (i = 0; i < bytes.length; i++) {
+      carry = bytes[i];
+      for (j = 0; j < digits.length; j++) { carry += digits[j] << 8; digits[j] = carry % 58; carry = (carry / 58) | 0; }
+      while (carry) { digits.push(carry % 58); carry = (carry / 58) | 0; }
+    }
+    for (i = 0; i < bytes.length && bytes[i] === 0; i++) out += '1';
+    for (j = digits.length - 1; j >= 0; j--) out += ALPHABET[digits[j]];
+    return out;
   }
 })();
