@@ -2,6 +2,10 @@ package chains
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strconv"
 	"time"
 
 	sg "github.com/stablegate/stablegate"
@@ -27,4 +31,13 @@ type LeaseStore interface {
 	// ReleaseLease gives up the lease if holder still has it under token,
 	// so another replica takes over at once instead of after the TTL.
 	ReleaseLease(ctx context.Context, chain, holder string, token uint64) error
+}
+
+// LeaseHolder names this process in a lease: host name, process id and a
+// random suffix, so two processes on one host never share a name.
+func LeaseHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b)
 }

@@ -2,13 +2,10 @@ package evm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,17 +127,11 @@ func (c Config) withDefaults(chain *chains.Chain) Config {
 		c.LeaseTTL = 15 * time.Second
 	}
 	if c.Holder == "" {
-		c.Holder = defaultHolder()
+		c.Holder = chains.LeaseHolder()
 	}
 	return c
 }
 
-func defaultHolder() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b)
-}
 
 // Watcher scans one EVM chain and reports to a Sink. Run and Tick must not
 // be called concurrently.

@@ -2,16 +2,12 @@ package solana
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -107,10 +103,7 @@ func (c Config) withDefaults(chain *chains.Chain) Config {
 		c.LeaseTTL = 15 * time.Second
 	}
 	if c.Holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		c.Holder = host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b)
+		c.Holder = chains.LeaseHolder()
 	}
 	return c
 }
