@@ -26,19 +26,20 @@ const localChain = "sol-local"
 // chain, the gateway's real store and settler, and a funded customer
 // holding the chain's USDC.
 type watchFixture struct {
-	t        *testing.T
-	ctx      context.Context
-	node     *svmtest.Node
-	chain    *chains.Chain
-	reg      *chains.Registry
-	st       *store.Store
-	settler  *checkout.Settler
-	svc      *checkout.Service
-	p        sg.Principal
-	owner    solana.PrivateKey // the merchant's wallet
-	customer solana.PrivateKey
-	mint     solana.PublicKey
-	watcher  *sol.Watcher
+	t         *testing.T
+	ctx       context.Context
+	node      *svmtest.Node
+	chain     *chains.Chain
+	reg       *chains.Registry
+	st        *store.Store
+	settler   *checkout.Settler
+	svc       *checkout.Service
+	p         sg.Principal
+	owner     solana.PrivateKey // the merchant's wallet
+	customer  solana.PrivateKey
+	mint      solana.PublicKey
+	watcher   *sol.Watcher
+	merchants *merchant.Service
 }
 
 func newWatchFixture(t *testing.T) *watchFixture {
@@ -71,6 +72,7 @@ func newWatchFixture(t *testing.T) *watchFixture {
 		t.Fatal(err)
 	}
 	f.p = sg.Principal{MerchantID: m.ID}
+	f.merchants = merchants
 	if _, err := merchants.AddWallet(f.ctx, f.p, localChain, f.owner.PublicKey().String()); err != nil {
 		t.Fatal(err)
 	}
@@ -246,4 +248,38 @@ func TestWatcherRestartLosesNothing(t *testing.T) {
 			t.Fatalf("checkout %s payments %v exception %q, want exactly one", c.ID, got.Payments, got.Exception)
 		}
 	}
+}
+
+// TestWatcherCommitments: a payment is processing at the confirmed
+// commitment and stays so, however often the watcher looks, until its slot
+// is finalized; a merchant who chose "confirmed" is paid at once.
+func TestWatcherCommitments(t *testing.T) {
+	f := newWatchFixture(t)
+	final := f.checkout("4.00")
+	f.node.Pause(t)
+	f.pay(final, final.Methods[0].Amount.Uint64(), true, false)
+	f.node.Advance(t, 1) // confirmed, 7 slots short of finalized
+	f.tickUntil("processing", f.status(final.ID, sg.StatusProcessing, sg.ExceptionNone))
+	for range 5 {
+		if err := f.watcher.Tick(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.tickUntil("still processing", f.status(final.ID, sg.StatusProcessing, sg.ExceptionNone))
+	f.node.Advance(t, 8)
+	f.tickUntil("paid once finalized", f.status(final.ID, sg.StatusPaid, sg.ExceptionNone))
+
+	m, err := f.st.Merchant(f.ctx, f.p.MerchantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := m.SettingsFor(false)
+	settings.Confirmations = map[string]sg.Confirmation{localChain: {Mode: chains.ConfirmConfirmed}}
+	if _, err := f.merchants.Update(f.ctx, f.p.MerchantID, merchant.Update{Settings: &settings}); err != nil {
+		t.Fatal(err)
+	}
+	fast := f.checkout("4.00")
+	f.pay(fast, fast.Methods[0].Amount.Uint64(), true, false)
+	f.node.Advance(t, 1)
+	f.tickUntil("paid at confirmed", f.status(fast.ID, sg.StatusPaid, sg.ExceptionNone))
 }
