@@ -164,9 +164,11 @@ func (s *Settler) Match(ctx context.Context, chainID string, ts []chains.Transfe
 // match by amount.
 func (s *Settler) matchReferences(ctx context.Context, chainID string, ms []Match) error {
 	var keys []string
+	seen := map[string]bool{}
 	for _, m := range ms {
 		for _, r := range m.Transfer.References {
-			if !slices.Contains(keys, r) {
+			if !seen[r] {
+				seen[r] = true
 				keys = append(keys, r)
 			}
 		}
