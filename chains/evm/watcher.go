@@ -132,7 +132,6 @@ func (c Config) withDefaults(chain *chains.Chain) Config {
 	return c
 }
 
-
 // Watcher scans one EVM chain and reports to a Sink. Run and Tick must not
 // be called concurrently.
 type Watcher struct {
