@@ -970,11 +970,11 @@ func nodeBlockhashes(t *testing.T, node *svmtest.Node) *solana.Blockhashes {
 	if err := reg.Apply(chains.Config{Chains: []chains.ChainConfig{{ID: "solana-devnet", RPCURLs: []string{node.URL}}}}); err != nil {
 		t.Fatal(err)
 	}
-	bh, err := solana.NewBlockhashes(reg, solana.BlockhashConfig{}, nil, testLogger(t))
+	pools, err := solana.NewPools(reg, nil, nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bh
+	return solana.NewBlockhashes(pools, solana.BlockhashConfig{}, nil)
 }
 
 // TestPaySolanaTransaction: the transaction request answers the reserved

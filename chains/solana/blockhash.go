@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -23,8 +22,6 @@ type BlockhashConfig struct {
 	TTL time.Duration
 	// Timeout bounds one fetch over all of a chain's endpoints. Default 20s.
 	Timeout time.Duration
-	// Metrics receives RPC errors by endpoint; nil records none.
-	Metrics *Metrics
 }
 
 // Blockhashes hands out a recent blockhash (getLatestBlockhash at the
@@ -56,9 +53,11 @@ type blockhashFetch struct {
 	err  error
 }
 
-// NewBlockhashes returns the blockhash source of reg's Solana chains, with
-// one RPC pool per chain over its endpoints. clock defaults to time.Now.
-func NewBlockhashes(reg *chains.Registry, cfg BlockhashConfig, clock func() time.Time, log *slog.Logger) (*Blockhashes, error) {
+// NewBlockhashes returns the blockhash source of the Solana chains whose
+// pools are given (by chain id, as NewPools makes them): the same pools the
+// watchers use, so both share each endpoint's rate limit and health. clock
+// defaults to time.Now.
+func NewBlockhashes(pools map[string]*Pool, cfg BlockhashConfig, clock func() time.Time) *Blockhashes {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 10 * time.Second
 	}
@@ -68,21 +67,10 @@ func NewBlockhashes(reg *chains.Registry, cfg BlockhashConfig, clock func() time
 	if clock == nil {
 		clock = time.Now
 	}
-	b := &Blockhashes{
-		pools: map[string]*Pool{}, cfg: cfg, now: clock,
+	return &Blockhashes{
+		pools: pools, cfg: cfg, now: clock,
 		cached: map[string]cachedBlockhash{}, inflight: map[string]*blockhashFetch{},
 	}
-	for _, c := range reg.Chains() {
-		if c.Kind != chains.KindSolana {
-			continue
-		}
-		pool, err := NewPool(c.RPCURLs, PoolConfig{Chain: c.ID, Metrics: cfg.Metrics}, clock, log)
-		if err != nil {
-			return nil, fmt.Errorf("blockhashes of %s: %w", c.ID, err)
-		}
-		b.pools[c.ID] = pool
-	}
-	return b, nil
 }
 
 // Latest returns a recent blockhash of chain in base58: the cached one

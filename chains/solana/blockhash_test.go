@@ -114,10 +114,11 @@ func TestBlockhashesCacheAndShare(t *testing.T) {
 	proxy := newBlockhashProxy(t, node.URL)
 	reg := bhRegistry(t, proxy.URL)
 	clock := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	bh, err := sol.NewBlockhashes(reg, sol.BlockhashConfig{}, clock.Now, slog.New(slog.DiscardHandler))
+	pools, err := sol.NewPools(reg, nil, clock.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	bh := sol.NewBlockhashes(pools, sol.BlockhashConfig{}, clock.Now)
 	ch, _ := reg.Chain("sol-bh")
 	ctx := context.Background()
 	first := nodeBlockhash(t, node)

@@ -16,6 +16,8 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/gagliardetto/solana-go/rpc/jsonrpc"
 	"golang.org/x/time/rate"
+
+	"github.com/stablegate/stablegate/chains"
 )
 
 // PoolConfig tunes a Pool. Zero fields take the documented defaults.
@@ -98,6 +100,23 @@ func NewPool(urls []string, cfg PoolConfig, clock func() time.Time, log *slog.Lo
 		p.endpoints = append(p.endpoints, e)
 	}
 	return p, nil
+}
+
+// NewPools returns one pool per Solana chain of reg, by chain id, each
+// recording to metrics.
+func NewPools(reg *chains.Registry, metrics *Metrics, clock func() time.Time, log *slog.Logger) (map[string]*Pool, error) {
+	pools := map[string]*Pool{}
+	for _, c := range reg.Chains() {
+		if c.Kind != chains.KindSolana {
+			continue
+		}
+		pool, err := NewPool(c.RPCURLs, PoolConfig{Chain: c.ID, Metrics: metrics}, clock, log)
+		if err != nil {
+			return nil, fmt.Errorf("rpc pool of %s: %w", c.ID, err)
+		}
+		pools[c.ID] = pool
+	}
+	return pools, nil
 }
 
 // urlForms are the spellings of an RPC URL an error message may carry.

@@ -95,6 +95,10 @@ type app struct {
 	dispatcher *webhooks.Dispatcher
 	api        *api.Server
 	promReg    *prometheus.Registry
+	// solanaPools are the RPC pools of the Solana chains by id, shared by
+	// their watchers and the hosted page's blockhash source.
+	solanaPools   map[string]*solana.Pool
+	solanaMetrics *solana.Metrics
 }
 
 func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *chains.Registry, log *slog.Logger) (*app, error) {
@@ -129,12 +133,16 @@ func newApp(ctx context.Context, cfg Config, rdb redis.UniversalClient, reg *cha
 		}
 		apiCfg.TrustedProxies = append(apiCfg.TrustedProxies, pfx.Masked())
 	}
-	// "Pay with wallet" on Solana builds each payment on a recent blockhash
-	// from the chain's own RPC endpoints.
-	blockhashes, err := solana.NewBlockhashes(reg, solana.BlockhashConfig{}, nil, log)
-	if err != nil {
+	// One RPC pool per Solana chain serves its watcher and "pay with
+	// wallet", which builds each payment on a recent blockhash.
+	var err error
+	if a.solanaMetrics, err = solana.NewMetrics(promReg); err != nil {
 		return nil, err
 	}
+	if a.solanaPools, err = solana.NewPools(reg, a.solanaMetrics, nil, log); err != nil {
+		return nil, err
+	}
+	blockhashes := solana.NewBlockhashes(a.solanaPools, solana.BlockhashConfig{}, nil)
 	pubCfg := checkout.DefaultPublicConfig()
 	pubCfg.Blockhash = blockhashes.Latest
 	a.api = api.New(apiCfg, api.Deps{

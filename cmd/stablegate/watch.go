@@ -44,18 +44,12 @@ func (a *app) startWatchers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	solMetrics, err := solana.NewMetrics(a.promReg)
-	if err != nil {
-		return err
-	}
 	for _, c := range a.registry.Chains() {
 		if len(a.cfg.Watch) > 0 && !slices.Contains(a.cfg.Watch, c.ID) {
 			continue
 		}
 		if c.Kind == chains.KindSolana {
-			if err := a.startSolanaWatcher(ctx, c, solMetrics); err != nil {
-				return err
-			}
+			a.startSolanaWatcher(ctx, c)
 			continue
 		}
 		pool, err := evm.NewPool(c.RPCURLs, evm.PoolConfig{Chain: c.ID, ChainID: c.ChainID, Metrics: metrics}, nil, a.log)
@@ -88,18 +82,13 @@ func (a *app) startWatchers(ctx context.Context) error {
 
 // startSolanaWatcher runs the watcher of one Solana chain until ctx ends.
 // Its first pass checks the mints; a mismatch stops it and is logged.
-func (a *app) startSolanaWatcher(ctx context.Context, c *chains.Chain, metrics *solana.Metrics) error {
-	pool, err := solana.NewPool(c.RPCURLs, solana.PoolConfig{Chain: c.ID, Metrics: metrics}, nil, a.log)
-	if err != nil {
-		return err
-	}
-	w := solana.NewWatcher(c, pool, a.store.Cursors(), a.store, a.store, a.settler,
-		solana.Config{Metrics: metrics, LeaseTTL: a.cfg.WatchLeaseTTL}, nil, a.log)
+func (a *app) startSolanaWatcher(ctx context.Context, c *chains.Chain) {
+	w := solana.NewWatcher(c, a.solanaPools[c.ID], a.store.Cursors(), a.store, a.store, a.settler,
+		solana.Config{Metrics: a.solanaMetrics, LeaseTTL: a.cfg.WatchLeaseTTL}, nil, a.log)
 	go func() {
 		a.log.Info("watching chain", "chain", c.ID)
 		if err := w.Run(ctx); err != nil {
 			a.log.Error("chain not watched", "chain", c.ID, "err", err)
 		}
 	}()
-	return nil
 }
