@@ -9,28 +9,20 @@ import (
 	"github.com/stablegate/stablegate/chains"
 )
 
-// Token program names, as chains.Token.Program spells them. They are
-// repeated here so that code in this package names a program next to the
-// id TokenProgramID maps it to.
-const (
-	ProgramToken     = chains.ProgramToken
-	ProgramToken2022 = chains.ProgramToken2022
-)
-
 // TokenProgramID returns the on-chain id of the token program named as in
-// chains.Token.Program: "" or ProgramToken is the classic SPL Token program
-// (TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA), ProgramToken2022 is
+// chains.Token.Program: "" or chains.ProgramToken is the classic SPL Token program
+// (TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA), chains.ProgramToken2022 is
 // Token-2022 (TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb). Any other name
 // is an error rather than a guess: under the wrong program a merchant's
 // associated token account is a different address, one nobody watches.
 func TokenProgramID(program string) (solana.PublicKey, error) {
 	switch program {
-	case "", ProgramToken:
+	case "", chains.ProgramToken:
 		return solana.TokenProgramID, nil
-	case ProgramToken2022:
+	case chains.ProgramToken2022:
 		return solana.Token2022ProgramID, nil
 	default:
-		return solana.PublicKey{}, fmt.Errorf("unknown token program %q, want %q or %q", program, ProgramToken, ProgramToken2022)
+		return solana.PublicKey{}, fmt.Errorf("unknown token program %q, want %q or %q", program, chains.ProgramToken, chains.ProgramToken2022)
 	}
 }
 

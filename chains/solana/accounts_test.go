@@ -16,8 +16,8 @@ func TestTokenProgramID(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "empty is classic", program: "", want: solana.MustPublicKeyFromBase58("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")},
-		{name: "token", program: ProgramToken, want: solana.MustPublicKeyFromBase58("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")},
-		{name: "token-2022", program: ProgramToken2022, want: solana.MustPublicKeyFromBase58("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")},
+		{name: "token", program: chains.ProgramToken, want: solana.MustPublicKeyFromBase58("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")},
+		{name: "token-2022", program: chains.ProgramToken2022, want: solana.MustPublicKeyFromBase58("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")},
 		{name: "case matters", program: "Token-2022", wantErr: true},
 		{name: "jsonParsed program name", program: "spl-token", wantErr: true},
 	}

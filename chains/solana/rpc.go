@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,11 +248,7 @@ func (p *Pool) order() []*endpoint {
 			ready = append(ready, e)
 		}
 	}
-	for i := 1; i < len(aside); i++ {
-		for j := i; j > 0 && aside[j].until().Before(aside[j-1].until()); j-- {
-			aside[j], aside[j-1] = aside[j-1], aside[j]
-		}
-	}
+	slices.SortStableFunc(aside, func(a, b *endpoint) int { return a.until().Compare(b.until()) })
 	return append(ready, aside...)
 }
 
