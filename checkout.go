@@ -102,6 +102,10 @@ type CheckoutMethod struct {
 // IsReserved reports whether the method has a fingerprinted amount.
 func (m *CheckoutMethod) IsReserved() bool { return m.Amount != nil }
 
+// checkoutMethodJSON is a method's JSON form for encoding/json: the
+// struct's fields, then the amount as a decimal string and in base units.
+// AppendJSON writes the same bytes by hand; UnmarshalJSON reads them
+// through this.
 type checkoutMethodJSON struct {
 	checkoutMethodAlias
 	amountJSON
@@ -112,11 +116,13 @@ type checkoutMethodJSON struct {
 type checkoutMethodAlias CheckoutMethod
 
 // MarshalJSON renders the amount both as a decimal string and in base units.
+// It returns AppendJSON's bytes.
 func (m CheckoutMethod) MarshalJSON() ([]byte, error) {
-	return EncodeJSON(checkoutMethodJSON{checkoutMethodAlias(m), newAmountJSON(m.Amount, m.Decimals)})
+	return m.AppendJSON(make([]byte, 0, 512)), nil
 }
 
-// UnmarshalJSON reads what MarshalJSON wrote.
+// UnmarshalJSON reads what MarshalJSON wrote, replacing the whole method;
+// a stored amount that is not an integer is an internal error.
 func (m *CheckoutMethod) UnmarshalJSON(b []byte) error {
 	var in checkoutMethodJSON
 	if err := json.Unmarshal(b, &in); err != nil {
@@ -168,6 +174,14 @@ type Checkout struct {
 	// Version is the store's revision of the record; a change made from an
 	// older version is refused so concurrent writers never lose an update.
 	Version int64 `json:"-"`
+}
+
+// MarshalJSON returns AppendJSON's bytes, so that encoding/json and the API
+// write a checkout as the store does.
+func (c Checkout) MarshalJSON() ([]byte, error) {
+	// A method rarely takes 512 bytes, nor does the rest, so the buffer
+	// is usually allocated once.
+	return c.AppendJSON(make([]byte, 0, 512*(1+len(c.Methods)))), nil
 }
 
 // Method returns the checkout's accepted method for pm.

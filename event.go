@@ -3,6 +3,7 @@ package stablegate
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Event types, dotted like Stripe's and Standard Webhooks'.
@@ -58,17 +59,39 @@ func EncodeEvent(e *Event, data []byte) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string. Event ids, objects and types
-// are plain ASCII, copied as they are; anything else goes through
-// EncodeJSON.
+// appendJSONString appends s as a JSON string, as EncodeJSON writes it.
+// Ids, addresses, amounts and most text are copied as they are; a string
+// that needs escaping goes through EncodeJSON, which is exact by definition
+// and rare enough that its cost does not matter.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			q, _ := EncodeJSON(s)
-			return append(b, q...)
-		}
+	if !plainJSONText(s) {
+		q, _ := EncodeJSON(s)
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// plainJSONText reports whether EncodeJSON writes s between its quotes as
+// it is: no quote, backslash or control character, valid UTF-8 without
+// U+2028 or U+2029 (which encoding/json always escapes). It does not escape
+// HTML.
+func plainJSONText(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
 }

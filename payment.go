@@ -53,19 +53,27 @@ func PaymentID(chain, txHash string, logIndex uint) string {
 	return PrefixPayment + idEncoding.EncodeToString(sum[:16])
 }
 
+// paymentAlias has Payment's fields without its methods, for JSON encoding.
 type paymentAlias Payment
 
+// paymentJSON is a payment's JSON form for encoding/json: the struct's
+// fields, then the amount as a decimal string and in base units.
+// AppendJSON writes the same bytes by hand; UnmarshalJSON reads them
+// through this.
 type paymentJSON struct {
 	paymentAlias
 	amountJSON
 }
 
 // MarshalJSON renders the amount both as a decimal string and in base units.
+// It returns AppendJSON's bytes.
 func (p Payment) MarshalJSON() ([]byte, error) {
-	return EncodeJSON(paymentJSON{paymentAlias(p), newAmountJSON(p.Amount, p.Decimals)})
+	return p.AppendJSON(make([]byte, 0, 512)), nil
 }
 
-// UnmarshalJSON reads what MarshalJSON wrote.
+// UnmarshalJSON reads what MarshalJSON wrote, replacing the whole payment,
+// MerchantID included; a stored amount that is not an integer is an
+// internal error.
 func (p *Payment) UnmarshalJSON(b []byte) error {
 	var in paymentJSON
 	if err := json.Unmarshal(b, &in); err != nil {
