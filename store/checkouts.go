@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,13 +14,7 @@ import (
 
 // The checkout record is the API form; PriceCents is read back from Price.
 
-func encodeCheckout(c *sg.Checkout) ([]byte, error) {
-	b, err := sg.EncodeJSON(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode checkout: %w", err)
-	}
-	return b, nil
-}
+func encodeCheckout(c *sg.Checkout) []byte { return c.AppendJSON(nil) }
 
 // eventData returns an event's data: its own, or else the JSON of the
 // checkout stored with it, so that a checkout's event shows exactly the
@@ -34,7 +28,7 @@ func eventData(e *sg.Event, checkoutJSON []byte) []byte {
 
 func decodeCheckout(merchantID string, version int64, b []byte) (*sg.Checkout, error) {
 	var c sg.Checkout
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := decodeCheckoutJSON(b, &c); err != nil {
 		return nil, fmt.Errorf("decode checkout: %w", err)
 	}
 	cents, err := sg.ParsePrice(c.Price)
@@ -88,10 +82,18 @@ func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([][2
 	return out, nil
 }
 
-// DoneExpiry removes a checkout from the expiry schedule, for a due entry
-// whose checkout is gone.
+// DoneExpiry removes a checkout from the expiry schedule and from the open
+// index, for a due entry whose checkout left open or is gone.
 func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) error {
-	if err := s.rdb.ZRem(ctx, s.keys.Expiries(merchantID), checkoutID).Err(); err != nil {
+	k := s.keys
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, k.Expiries(merchantID), checkoutID)
+		for _, live := range []bool{false, true} {
+			p.ZRem(ctx, k.CheckoutStatusIndex(merchantID, live, string(sg.StatusOpen)), checkoutID)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("unschedule expiry: %w", err)
 	}
 	return nil
@@ -100,10 +102,7 @@ func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) e
 // CreateCheckout stores a new checkout, its indexes and its creation event
 // atomically. An event without Data gets the checkout as stored.
 func (s *Store) CreateCheckout(ctx context.Context, c *sg.Checkout, evt *sg.Event) error {
-	b, err := encodeCheckout(c)
-	if err != nil {
-		return err
-	}
+	b := encodeCheckout(c)
 	eb := sg.EncodeEvent(evt, eventData(evt, b))
 	hasOrder := "0"
 	if c.OrderID != "" {
@@ -156,8 +155,8 @@ func checkoutFromHash(merchantID string, vals []any) (*sg.Checkout, error) {
 	if !ok1 || !ok2 {
 		return nil, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
 	}
-	var v int64
-	if _, err := fmt.Sscan(vs, &v); err != nil {
+	v, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
 		return nil, fmt.Errorf("decode checkout version: %w", err)
 	}
 	return decodeCheckout(merchantID, v, []byte(js))

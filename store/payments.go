@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,138 +35,201 @@ func TransferKey(chain, txHash string, logIndex uint) string {
 
 // Apply makes ch in one step. It fails with conflict "checkout_changed"
 // when the checkout moved on since it was read, not_found when it is gone,
-// and conflict "transfer_recorded" when another payment holds the transfer.
+// conflict "transfer_recorded" when another payment holds the transfer, and
+// conflict "payment_already_attached" when the payment pays another
+// checkout already.
 func (s *Store) Apply(ctx context.Context, ch Change) error {
-	keys, args, err := s.applyArgs(ch)
+	errs, err := s.ApplyMany(ctx, []Change{ch})
 	if err != nil {
 		return err
 	}
-	pushed, err := applyResult(ch, applyScript.Run(ctx, s.rdb, keys, args...))
-	if pushed {
-		s.HintFanout(ctx, ch.MerchantID)
-	}
-	return err
+	return errs[0]
 }
+
+// maxApplyBatch bounds the changes made by one run of the apply script, so
+// that one run holds Redis for a few milliseconds at most.
+const maxApplyBatch = 200
 
 // ApplyMany makes each change like Apply, all in one round trip, and
 // returns one error (or nil) per change. The changes are independent: one
-// failing leaves the others made.
+// failing leaves the others made. Changes of one merchant and mode are made
+// in order by one script run per maxApplyBatch of them, so a later change
+// sees what an earlier one wrote.
 func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 	errs := make([]error, len(chs))
-	cmds := make([]*redis.Cmd, len(chs))
-	if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
-		return nil, fmt.Errorf("load apply script: %w", err)
+	type run struct {
+		idx  []int // the changes it makes, in order
+		keys []string
+		args []any
+		cmd  *redis.Cmd
 	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range chs {
-			keys, args, err := s.applyArgs(ch)
-			if err != nil {
-				errs[i] = err
-				continue
-			}
-			cmds[i] = applyScript.EvalSha(ctx, p, keys, args...)
+	var runs []*run
+	open := map[string]*run{} // the run still taking changes, per merchant and mode
+	for i, ch := range chs {
+		group := mode(ch.Livemode) + ":" + ch.MerchantID
+		r := open[group]
+		if r == nil || len(r.idx) == maxApplyBatch {
+			r = &run{keys: s.applyKeys(ch), args: []any{0}}
+			open[group] = r
+			runs = append(runs, r)
 		}
-		return nil
-	})
-	if err != nil && !isScriptReply(err) {
-		return nil, fmt.Errorf("apply changes: %w", err)
-	}
-	var outbox []string
-	for i, cmd := range cmds {
-		if cmd == nil {
+		keys, args, err := s.applyArgs(ch)
+		if err != nil {
+			errs[i] = err
 			continue
 		}
-		var pushed bool
-		if pushed, errs[i] = applyResult(chs[i], cmd); pushed && !slices.Contains(outbox, chs[i].MerchantID) {
-			outbox = append(outbox, chs[i].MerchantID)
+		r.idx = append(r.idx, i)
+		r.keys = append(r.keys, keys...)
+		r.args = append(r.args, args...)
+	}
+	pending := runs
+	for attempt := 0; len(pending) > 0; attempt++ {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, r := range pending {
+				if len(r.idx) > 0 {
+					r.args[0] = len(r.idx)
+					r.cmd = applyScript.EvalSha(ctx, p, r.keys, r.args...)
+				}
+			}
+			return nil
+		})
+		if err != nil && !isReply(err) {
+			return nil, fmt.Errorf("apply changes: %w", err)
+		}
+		var missing []*run
+		for _, r := range pending {
+			if r.cmd != nil && redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) == 0 || attempt > 0 {
+			break
+		}
+		// Redis lost its script cache (a restart, a failover): a run
+		// refused with NOSCRIPT made nothing, so it is sent again.
+		if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("load apply script: %w", err)
+		}
+		pending = missing
+	}
+	var outbox []string
+	for _, r := range runs {
+		if r.cmd == nil {
+			continue
+		}
+		res, err := r.cmd.Slice()
+		if err != nil || len(res) != len(r.idx)+1 {
+			if err == nil {
+				err = fmt.Errorf("%d results for %d changes", len(res), len(r.idx))
+			}
+			for _, i := range r.idx {
+				errs[i] = fmt.Errorf("apply change: %w", err)
+			}
+			continue
+		}
+		for j, i := range r.idx {
+			errs[i] = applyResult(chs[i], res[j])
+		}
+		if res[len(r.idx)] == int64(1) && !slices.Contains(outbox, chs[r.idx[0]].MerchantID) {
+			outbox = append(outbox, chs[r.idx[0]].MerchantID)
 		}
 	}
 	s.HintFanout(ctx, outbox...)
 	return errs, nil
 }
 
-// isScriptReply reports whether a pipeline's error is only one of the apply
-// script's own refusals, which each command reports by itself.
-func isScriptReply(err error) bool {
-	return scriptError(err, "NOTFOUND") || scriptError(err, "VERSION") || scriptError(err, "TRANSFER") || scriptError(err, "ATTACHED")
+// isReply reports whether err is an error reply of Redis to one command,
+// which that command reports by itself, rather than a failure of the
+// connection.
+func isReply(err error) bool {
+	var reply redis.Error
+	return errors.As(err, &reply)
 }
 
+// applyKeys returns the merchant-wide keys of the apply script for the
+// merchant and mode of ch.
+func (s *Store) applyKeys(ch Change) []string {
+	k := s.keys
+	m := ch.MerchantID
+	return []string{
+		k.Expiries(m), k.Events(m), k.EventIndex(m, ch.Livemode),
+		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
+		k.PaymentCheckouts(m), k.WebhookEndpointIndex(m, ch.Livemode), k.Outbox(m),
+	}
+}
+
+// applyArgs returns the apply script's keys and arguments of one change.
 func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	k := s.keys
 	m := ch.MerchantID
-	args := make([]any, 13)
-	keys := []string{
-		k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""),
-		k.Expiries(m), k.Events(m), k.EventIndex(m, ch.Livemode),
-		k.Payments(m), k.PaymentsByTransfer(m), k.PaymentIndex(m, ch.Livemode), k.UnmatchedIndex(m, ch.Livemode),
-		k.EventTypeIndex(m, ch.Livemode, ""),
-		k.PaymentCheckouts(m),
-		k.WebhookEndpointIndex(m, ch.Livemode), k.Outbox(m),
-	}
+	args := make([]any, 14)
+	keys := []string{k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.EventTypeIndex(m, ch.Livemode, "")}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
+	var checkoutJSON []byte
 	if c := ch.Checkout; c != nil {
-		b, err := encodeCheckout(c)
-		if err != nil {
-			return nil, nil, err
-		}
+		checkoutJSON = encodeCheckout(c)
 		keys[0] = k.Checkout(m, c.ID)
 		keys[1] = k.CheckoutStatusIndex(m, c.Livemode, string(ch.OldStatus))
 		keys[2] = k.CheckoutStatusIndex(m, c.Livemode, string(c.Status))
-		args[0], args[1], args[2], args[3], args[4], args[5] = "1", c.Version, b, c.ID, string(c.Status), c.ExpiresAt*1000
+		args[0], args[1], args[2], args[3], args[4], args[5] = "1", c.Version, checkoutJSON, c.ID, string(c.Status), c.ExpiresAt*1000
+	}
+	// A checkout a payment takes out of open stays in the open index until
+	// the expiry sweeper drops it: removing it here would search the
+	// merchant's largest index on every payment.
+	args[13] = "1"
+	if c := ch.Checkout; c != nil && ch.OldStatus == sg.StatusOpen && (c.Status == sg.StatusProcessing || c.Status == sg.StatusPaid) {
+		args[13] = "0"
 	}
 	args[6], args[7] = "", ""
 	if e := ch.Event; e != nil {
 		data := e.Data
-		if data == nil && ch.Checkout != nil {
-			data, _ = args[2].([]byte)
+		if data == nil {
+			data = checkoutJSON
 		}
 		if data == nil {
 			return nil, nil, fmt.Errorf("encode event %s: no data and no checkout", e.Type)
 		}
 		args[6], args[7] = e.ID, sg.EncodeEvent(e, data)
-		keys[10] = k.EventTypeIndex(m, e.Livemode, e.Type)
+		keys[3] = k.EventTypeIndex(m, e.Livemode, e.Type)
 	}
 	args[8], args[9], args[10], args[11], args[12] = "", "", "", "0", ""
 	if p := ch.Payment; p != nil {
-		b, err := sg.EncodeJSON(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode payment: %w", err)
-		}
 		unmatched := "0"
 		if p.CheckoutID == "" && p.Status != sg.PaymentReverted {
 			unmatched = "1"
 		}
-		args[8], args[9], args[10], args[11], args[12] = p.ID, b, TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched, p.CheckoutID
+		args[8], args[9], args[10], args[11], args[12] = p.ID, p.AppendJSON(nil), TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched, p.CheckoutID
 	}
 	return keys, args, nil
 }
 
-// applyResult reads the apply script's reply; pushed reports that the
-// change's event went to the merchant's webhook outbox.
-func applyResult(ch Change, cmd *redis.Cmd) (pushed bool, err error) {
-	res, err := cmd.Slice()
-	switch {
-	case scriptError(err, "NOTFOUND"):
-		return false, sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
-	case scriptError(err, "VERSION"):
-		return false, sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
-	case scriptError(err, "TRANSFER"):
-		return false, sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
-	case scriptError(err, "ATTACHED"):
-		return false, sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "the payment is already applied to another checkout")
-	case err != nil:
-		return false, fmt.Errorf("apply change: %w", err)
+// applyResult reads the apply script's result for ch: its checkout's new
+// version, or the reason it was refused.
+func applyResult(ch Change, res any) error {
+	switch v := res.(type) {
+	case int64:
+		if ch.Checkout != nil {
+			ch.Checkout.Version = v
+		}
+		return nil
+	case string:
+		switch v {
+		case "NOTFOUND":
+			return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
+		case "VERSION":
+			return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
+		case "TRANSFER":
+			return sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
+		case "ATTACHED":
+			return sg.Errorf(sg.ECONFLICT, "payment_already_attached", "", "the payment is already applied to another checkout")
+		}
 	}
-	nv, _ := res[0].(int64)
-	if ch.Checkout != nil {
-		ch.Checkout.Version = nv
-	}
-	return res[1] == int64(1), nil
+	return fmt.Errorf("apply change: unexpected result %v", res)
 }
 
 func decodePayment(merchantID string, b []byte) (*sg.Payment, error) {
 	var p sg.Payment
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := decodePaymentJSON(b, &p); err != nil {
 		return nil, fmt.Errorf("decode payment: %w", err)
 	}
 	p.MerchantID = merchantID

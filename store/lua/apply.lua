@@ -1,98 +1,252 @@
--- apply.lua: one atomic change of a merchant's records: optionally a
--- checkout (compare-and-set on its version, moved between status indexes,
--- kept on the expiry schedule exactly while open), optionally a payment
--- (indexed, and in the unmatched index while it has no checkout), and
--- optionally the event recording the change.
+-- apply.lua: atomic changes of one merchant's records in one mode, made in
+-- order, each independent of the others (one refused leaves the rest
+-- made). A change holds optionally a checkout (compare-and-set on its
+-- version, moved between status indexes, put on the expiry schedule while
+-- open), optionally a payment (indexed, and in the unmatched index while it
+-- has no checkout), and optionally the event recording the change.
 --
--- KEYS[1]  checkout            HASH {v, json}
--- KEYS[2]  old status index    ZSET
--- KEYS[3]  new status index    ZSET
--- KEYS[4]  open expiries       ZSET checkout id scored by expiry (unix ms)
--- KEYS[5]  events              HASH event id -> json
--- KEYS[6]  event index         ZSET (scores 0, by id)
--- KEYS[7]  payments            HASH payment id -> json
--- KEYS[8]  payments by transfer HASH "<chain>:<tx>:<log index>" -> payment id
--- KEYS[9]  payment index       ZSET (scores 0, by id)
--- KEYS[10] unmatched index     ZSET (scores 0, by id)
--- KEYS[11] event type index    ZSET (scores 0, by id)
--- KEYS[12] payment checkouts    HASH payment id -> the checkout it is applied to
--- KEYS[13] webhook endpoints of the mode  ZSET
--- KEYS[14] webhook outbox      LIST of event ids
--- ARGV[1]  '1' to change the checkout
--- ARGV[2]  expected checkout version
--- ARGV[3]  checkout json
--- ARGV[4]  checkout id
--- ARGV[5]  new checkout status
--- ARGV[6]  checkout expiry (unix ms)
--- ARGV[7]  event id ('' for none)
--- ARGV[8]  event json
--- ARGV[9]  payment id ('' for none)
--- ARGV[10] payment json
--- ARGV[11] transfer key of the payment
--- ARGV[12] '1' if the payment is unmatched
--- ARGV[13] checkout the payment is applied to ('' for none)
+-- A batch of changes is one script run because settling a scanned range of
+-- transfers writes one change per transfer: the merchant-wide hashes and
+-- indexes are then written once for the whole batch instead of once per
+-- change. Checks see the changes made before them in the same run.
 --
--- Returns {the checkout's new version (0 without a checkout), 1 if the
--- event went to the webhook outbox else 0}, or the error
--- NOTFOUND or VERSION (the checkout changed since it was read), or
--- TRANSFER (another payment already holds this transfer), or ATTACHED (the
--- payment is applied to another checkout already: a payment pays once).
-local nv = 0
-if ARGV[1] == '1' then
-  local v = redis.call('HGET', KEYS[1], 'v')
-  if not v then
-    return redis.error_reply('NOTFOUND')
-  end
-  if v ~= ARGV[2] then
-    return redis.error_reply('VERSION')
-  end
-end
-if ARGV[9] ~= '' then
-  local holder = redis.call('HGET', KEYS[8], ARGV[11])
-  if holder and holder ~= ARGV[9] then
-    return redis.error_reply('TRANSFER')
-  end
-  if ARGV[13] ~= '' then
-    local applied = redis.call('HGET', KEYS[12], ARGV[9])
-    if applied and applied ~= ARGV[13] then
-      return redis.error_reply('ATTACHED')
+-- The expiry schedule is not cleared when a checkout leaves open, nor the
+-- open status index when a payment takes it out of open: the expiry
+-- sweeper drops both entries when the checkout's time comes (lists filter
+-- by status), so settling a payment does not search the merchant's largest
+-- index.
+--
+-- KEYS[1]  open expiries       ZSET checkout id scored by expiry (unix ms)
+-- KEYS[2]  events              HASH event id -> json
+-- KEYS[3]  event index         ZSET (scores 0, by id)
+-- KEYS[4]  payments            HASH payment id -> json
+-- KEYS[5]  payments by transfer HASH "<chain>:<tx>:<log index>" -> payment id
+-- KEYS[6]  payment index       ZSET (scores 0, by id)
+-- KEYS[7]  unmatched index     ZSET (scores 0, by id)
+-- KEYS[8]  payment checkouts   HASH payment id -> the checkout it is applied to
+-- KEYS[9]  webhook endpoints of the mode  ZSET
+-- KEYS[10] webhook outbox      LIST of event ids
+-- then for change i, at k = 10 + 4*(i-1):
+-- KEYS[k+1] checkout           HASH {v, json}
+-- KEYS[k+2] old status index   ZSET
+-- KEYS[k+3] new status index   ZSET
+-- KEYS[k+4] event type index   ZSET (scores 0, by id)
+--
+-- ARGV[1]  the number of changes n
+-- then for change i, at a = 1 + 14*(i-1):
+-- ARGV[a+1]  '1' to change the checkout
+-- ARGV[a+2]  expected checkout version
+-- ARGV[a+3]  checkout json
+-- ARGV[a+4]  checkout id
+-- ARGV[a+5]  new checkout status
+-- ARGV[a+6]  checkout expiry (unix ms)
+-- ARGV[a+7]  event id ('' for none)
+-- ARGV[a+8]  event json
+-- ARGV[a+9]  payment id ('' for none)
+-- ARGV[a+10] payment json
+-- ARGV[a+11] transfer key of the payment
+-- ARGV[a+12] '1' if the payment is unmatched
+-- ARGV[a+13] checkout the payment is applied to ('' for none)
+-- ARGV[a+14] '1' to drop the checkout from its old status index ('0' when
+--            a payment takes it out of open: the expiry sweeper clears it)
+--
+-- Returns n+1 values: for each change its checkout's new version (0
+-- without a checkout) or the reason it was refused: NOTFOUND (no such
+-- checkout), VERSION (the checkout changed since it was read), TRANSFER
+-- (another payment already holds this transfer) or ATTACHED (the payment
+-- is applied to another checkout already: a payment pays once); then 1 if
+-- events went to the webhook outbox, else 0.
+local n = tonumber(ARGV[1])
+local out = {}
+
+-- Who holds the batch's transfers and which checkouts its payments pay,
+-- read at once and kept up to date as the changes are made, so each check
+-- sees the changes before it.
+local tks, pids = {}, {}
+for i = 1, n do
+  local a = 1 + 14 * (i - 1)
+  if ARGV[a + 9] ~= '' then
+    tks[#tks + 1] = ARGV[a + 11]
+    if ARGV[a + 13] ~= '' then
+      pids[#pids + 1] = ARGV[a + 9]
     end
   end
 end
-if ARGV[1] == '1' then
-  nv = tonumber(redis.call('HGET', KEYS[1], 'v')) + 1
-  redis.call('HSET', KEYS[1], 'v', nv, 'json', ARGV[3])
-  if KEYS[2] ~= KEYS[3] then
-    redis.call('ZREM', KEYS[2], ARGV[4])
-    redis.call('ZADD', KEYS[3], 0, ARGV[4])
+-- hget returns the values of the fields of HASH key, by field.
+local function hget(key, fields)
+  local found = {}
+  if #fields > 0 then
+    local vals = redis.call('HMGET', key, unpack(fields))
+    for j, f in ipairs(fields) do
+      if vals[j] then
+        found[f] = vals[j]
+      end
+    end
   end
-  if ARGV[5] == 'open' then
-    redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4])
+  return found
+end
+local holders, applied = hget(KEYS[5], tks), hget(KEYS[8], pids)
+
+-- Everything written once at the end: payments, events and their indexes,
+-- and each checkout's move between status indexes (the net move, should a
+-- run change a checkout twice).
+local payments, bytx, paycos, payidx = {}, {}, {}, {}
+local unmatched, unmatchedOrder = {}, {}
+local events, eventidx, outbox = {}, {}, {}
+local typeidx, typeOrder = {}, {}
+local moves, moveOrder = {}, {}
+
+for i = 1, n do
+  local k = 10 + 4 * (i - 1)
+  local a = 1 + 14 * (i - 1)
+  local changeCheckout = ARGV[a + 1] == '1'
+  local paymentID = ARGV[a + 9]
+  local refused = nil
+  local v = nil
+  if changeCheckout then
+    v = redis.call('HGET', KEYS[k + 1], 'v')
+    if not v then
+      refused = 'NOTFOUND'
+    elseif v ~= ARGV[a + 2] then
+      refused = 'VERSION'
+    end
+  end
+  if not refused and paymentID ~= '' then
+    local holder = holders[ARGV[a + 11]]
+    local was = applied[paymentID]
+    if holder and holder ~= paymentID then
+      refused = 'TRANSFER'
+    elseif ARGV[a + 13] ~= '' and was and was ~= ARGV[a + 13] then
+      refused = 'ATTACHED'
+    end
+  end
+
+  if refused then
+    out[i] = refused
   else
-    redis.call('ZREM', KEYS[4], ARGV[4])
+    local nv = 0
+    if changeCheckout then
+      local id = ARGV[a + 4]
+      nv = tonumber(v) + 1
+      redis.call('HSET', KEYS[k + 1], 'v', nv, 'json', ARGV[a + 3])
+      if KEYS[k + 2] ~= KEYS[k + 3] then
+        local m = moves[id]
+        if m == nil then
+          m = {from = false}
+          if ARGV[a + 14] == '1' then
+            m.from = KEYS[k + 2]
+          end
+          moves[id] = m
+          moveOrder[#moveOrder + 1] = id
+        end
+        m.to = KEYS[k + 3]
+      end
+      if ARGV[a + 5] == 'open' then
+        redis.call('ZADD', KEYS[1], ARGV[a + 6], id)
+      end
+    end
+    if paymentID ~= '' then
+      local tk = ARGV[a + 11]
+      holders[tk] = paymentID
+      payments[#payments + 1] = paymentID
+      payments[#payments + 1] = ARGV[a + 10]
+      bytx[#bytx + 1] = tk
+      bytx[#bytx + 1] = paymentID
+      payidx[#payidx + 1] = '0'
+      payidx[#payidx + 1] = paymentID
+      if ARGV[a + 13] ~= '' then
+        applied[paymentID] = ARGV[a + 13]
+        paycos[#paycos + 1] = paymentID
+        paycos[#paycos + 1] = ARGV[a + 13]
+      end
+      if unmatched[paymentID] == nil then
+        unmatchedOrder[#unmatchedOrder + 1] = paymentID
+      end
+      unmatched[paymentID] = ARGV[a + 12] == '1'
+    end
+    local eventID = ARGV[a + 7]
+    if eventID ~= '' then
+      events[#events + 1] = eventID
+      events[#events + 1] = ARGV[a + 8]
+      eventidx[#eventidx + 1] = '0'
+      eventidx[#eventidx + 1] = eventID
+      outbox[#outbox + 1] = eventID
+      local tkey = KEYS[k + 4]
+      if typeidx[tkey] == nil then
+        typeidx[tkey] = {}
+        typeOrder[#typeOrder + 1] = tkey
+      end
+      local t = typeidx[tkey]
+      t[#t + 1] = '0'
+      t[#t + 1] = eventID
+    end
+    out[i] = nv
   end
 end
-if ARGV[9] ~= '' then
-  redis.call('HSET', KEYS[7], ARGV[9], ARGV[10])
-  redis.call('HSET', KEYS[8], ARGV[11], ARGV[9])
-  redis.call('ZADD', KEYS[9], 0, ARGV[9])
-  if ARGV[13] ~= '' then
-    redis.call('HSET', KEYS[12], ARGV[9], ARGV[13])
+
+-- Members to add to (scores 0) or remove from sorted sets, by key, in the
+-- order the keys were first named. Scores are the string '0': a Lua number
+-- would be formatted with printf on every call.
+local zadd, zrem, zorder = {}, {}, {}
+local function zset(key)
+  if zadd[key] == nil then
+    zadd[key], zrem[key] = {}, {}
+    zorder[#zorder + 1] = key
   end
-  if ARGV[12] == '1' then
-    redis.call('ZADD', KEYS[10], 0, ARGV[9])
+end
+for _, id in ipairs(moveOrder) do
+  local m = moves[id]
+  if m.from ~= m.to then
+    if m.from then
+      zset(m.from)
+      local r = zrem[m.from]
+      r[#r + 1] = id
+    end
+    zset(m.to)
+    local t = zadd[m.to]
+    t[#t + 1] = '0'
+    t[#t + 1] = id
+  end
+end
+for _, id in ipairs(unmatchedOrder) do
+  zset(KEYS[7])
+  if unmatched[id] then
+    local t = zadd[KEYS[7]]
+    t[#t + 1] = '0'
+    t[#t + 1] = id
   else
-    redis.call('ZREM', KEYS[10], ARGV[9])
+    local r = zrem[KEYS[7]]
+    r[#r + 1] = id
   end
+end
+for _, key in ipairs(zorder) do
+  if #zrem[key] > 0 then
+    redis.call('ZREM', key, unpack(zrem[key]))
+  end
+  if #zadd[key] > 0 then
+    redis.call('ZADD', key, unpack(zadd[key]))
+  end
+end
+
+if #payments > 0 then
+  redis.call('HSET', KEYS[4], unpack(payments))
+  redis.call('HSET', KEYS[5], unpack(bytx))
+  redis.call('ZADD', KEYS[6], unpack(payidx))
+end
+if #paycos > 0 then
+  redis.call('HSET', KEYS[8], unpack(paycos))
 end
 local pushed = 0
-if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
-  redis.call('ZADD', KEYS[6], 0, ARGV[7])
-  redis.call('ZADD', KEYS[11], 0, ARGV[7])
-  if redis.call('ZCARD', KEYS[13]) > 0 then
-    redis.call('RPUSH', KEYS[14], ARGV[7])
+if #events > 0 then
+  redis.call('HSET', KEYS[2], unpack(events))
+  redis.call('ZADD', KEYS[3], unpack(eventidx))
+  for _, tkey in ipairs(typeOrder) do
+    redis.call('ZADD', tkey, unpack(typeidx[tkey]))
+  end
+  if redis.call('ZCARD', KEYS[9]) > 0 then
+    redis.call('RPUSH', KEYS[10], unpack(outbox))
     pushed = 1
   end
 end
-return {nv, pushed}
+out[n + 1] = pushed
+return out

@@ -1,0 +1,210 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	sg "github.com/stablegate/stablegate"
+	"github.com/stablegate/stablegate/store"
+	"github.com/stablegate/stablegate/store/storetest"
+)
+
+// newPayment is a pending payment of a transfer to merchantID on a test
+// chain, applied to checkoutID ("" for none).
+func newPayment(merchantID, tx, checkoutID string) *sg.Payment {
+	return &sg.Payment{
+		ID: sg.NewID(sg.PrefixPayment, t0), Object: "payment", Status: sg.PaymentPending,
+		Chain: "devnet", Token: "USDC", Contract: "0xc0", Decimals: 6, TxHash: tx, BlockNumber: 7,
+		BlockHash: "0xb7", BlockTime: t0.Unix(), From: "0xf", To: "0xa", Amount: big.NewInt(49_000_120),
+		CheckoutID: checkoutID, Created: t0.Unix(), MerchantID: merchantID,
+	}
+}
+
+// moved returns a copy of c in status to, as a writer that read c would
+// write it.
+func moved(c *sg.Checkout, to sg.CheckoutStatus) *sg.Checkout {
+	n := *c
+	n.Status = to
+	return &n
+}
+
+func newEvent(merchantID, typ string) *sg.Event {
+	return &sg.Event{ID: sg.NewID(sg.PrefixEvent, t0.Add(time.Second)), Object: "event", Type: typ, Created: t0.Unix(), MerchantID: merchantID}
+}
+
+// TestApplyManyInOneRun: the changes of one merchant and mode are made by
+// one script run, in order, each checked against what the ones before it
+// wrote, and one refused change leaves the others made.
+func TestApplyManyInOneRun(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	k := st.Keys()
+	a := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	b := putCheckout(t, st, "mer_a", false, t0.Add(time.Second), sg.StatusOpen, "")
+	other := putCheckout(t, st, "mer_b", false, t0, sg.StatusOpen, "")
+
+	p1 := newPayment("mer_a", "0x01", a.ID)
+	p2 := newPayment("mer_a", "0x02", a.ID)
+	p3 := newPayment("mer_a", "0x01", "") // the transfer p1 records
+	p4 := newPayment("mer_a", "0x04", "")
+	p5 := newPayment("mer_b", "0x05", other.ID)
+	p1again := *p1
+	p1again.CheckoutID = b.ID
+	processing := newEvent("mer_a", sg.EventCheckoutProcessing)
+	canceled := newEvent("mer_a", sg.EventCheckoutCanceled)
+	changes := []struct {
+		name string
+		ch   store.Change
+		want string // "" when made, else the refusal's reason
+	}{
+		{"a payment moves a to processing", store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p1, Event: processing}, ""},
+		{"a second writer read a before the first", store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p2}, "checkout_changed"},
+		{"another payment of p1's transfer", store.Change{MerchantID: "mer_a", Payment: p3}, "transfer_recorded"},
+		{"p1 applied to b too", store.Change{MerchantID: "mer_a", Checkout: moved(b, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: &p1again}, "payment_already_attached"},
+		{"b canceled", store.Change{MerchantID: "mer_a", Checkout: moved(b, sg.StatusCanceled), OldStatus: sg.StatusOpen, Event: canceled}, ""},
+		{"an unmatched payment", store.Change{MerchantID: "mer_a", Payment: p4}, ""},
+		{"another merchant's payment", store.Change{MerchantID: "mer_b", Checkout: moved(other, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p5}, ""},
+	}
+	chs := make([]store.Change, len(changes))
+	for i, c := range changes {
+		chs[i] = c.ch
+	}
+	errs, err := st.ApplyMany(ctx, chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range changes {
+		if c.want == "" {
+			if errs[i] != nil {
+				t.Errorf("%s: %v, want it made", c.name, errs[i])
+			}
+			continue
+		}
+		wantReason(t, errs[i], sg.ECONFLICT, c.want)
+	}
+	if chs[0].Checkout.Version != 2 || chs[4].Checkout.Version != 2 || chs[1].Checkout.Version != 1 {
+		t.Errorf("versions after the run: a %d, b %d, the losing writer's %d; want 2, 2 and 1 left alone",
+			chs[0].Checkout.Version, chs[4].Checkout.Version, chs[1].Checkout.Version)
+	}
+
+	for _, c := range []struct {
+		merchant, id string
+		status       sg.CheckoutStatus
+	}{{"mer_a", a.ID, sg.StatusProcessing}, {"mer_a", b.ID, sg.StatusCanceled}, {"mer_b", other.ID, sg.StatusProcessing}} {
+		got, err := st.Checkout(ctx, c.merchant, c.id)
+		if err != nil || got.Status != c.status {
+			t.Fatalf("checkout %s: %v %v, want %s", c.id, got, err, c.status)
+		}
+	}
+	gotPayments := map[string]bool{}
+	for _, p := range []*sg.Payment{p1, p2, p3, p4} {
+		_, err := st.Payment(ctx, "mer_a", p.ID)
+		gotPayments[p.ID] = err == nil
+	}
+	if !gotPayments[p1.ID] || gotPayments[p2.ID] || gotPayments[p3.ID] || !gotPayments[p4.ID] {
+		t.Errorf("stored payments p1..p4 = %v %v %v %v, want only p1 and p4", gotPayments[p1.ID], gotPayments[p2.ID], gotPayments[p3.ID], gotPayments[p4.ID])
+	}
+	if p, err := st.PaymentByTransfer(ctx, "mer_a", "devnet", "0x01", 0); err != nil || p.ID != p1.ID || p.CheckoutID != a.ID {
+		t.Errorf("payment of transfer 0x01 = %v %v, want p1 applied to a", p, err)
+	}
+	unmatched, _, err := st.ListPayments(ctx, "mer_a", store.PaymentFilter{Unmatched: true, Limit: 10})
+	if err != nil || len(unmatched) != 1 || unmatched[0].ID != p4.ID {
+		t.Errorf("unmatched payments = %v %v, want p4 alone", unmatched, err)
+	}
+	for _, c := range []struct {
+		key, id string
+		in      bool
+	}{
+		{k.CheckoutStatusIndex("mer_a", false, "processing"), a.ID, true},
+		// A payment took a out of open: it stays in the open index until
+		// the expiry sweeper drops it. A cancel takes b out at once.
+		{k.CheckoutStatusIndex("mer_a", false, "open"), a.ID, true},
+		{k.CheckoutStatusIndex("mer_a", false, "canceled"), b.ID, true},
+		{k.CheckoutStatusIndex("mer_a", false, "open"), b.ID, false},
+		{k.CheckoutStatusIndex("mer_a", false, "processing"), b.ID, false},
+		{k.EventTypeIndex("mer_a", false, sg.EventCheckoutProcessing), processing.ID, true},
+		{k.EventTypeIndex("mer_a", false, sg.EventCheckoutCanceled), canceled.ID, true},
+		{k.CheckoutStatusIndex("mer_b", false, "processing"), other.ID, true},
+	} {
+		if got := inIndex(t, st, c.key, c.id); got != c.in {
+			t.Errorf("%s in %s: %v, want %v", c.id, c.key, got, c.in)
+		}
+	}
+	open, _, err := st.ListCheckouts(ctx, "mer_a", store.CheckoutFilter{Status: sg.StatusOpen, Limit: 10})
+	if err != nil || len(open) != 0 {
+		t.Errorf("open checkouts = %v %v, want none: a is processing", open, err)
+	}
+	evt, err := st.Event(ctx, "mer_a", processing.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data sg.Checkout
+	if err := json.Unmarshal(evt.Data, &data); err != nil || data.ID != a.ID || data.Status != sg.StatusProcessing {
+		t.Errorf("checkout.processing data = %s (%v), want a as written", evt.Data, err)
+	}
+
+	if err := st.DoneExpiry(ctx, "mer_a", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if inIndex(t, st, k.CheckoutStatusIndex("mer_a", false, "open"), a.ID) || inIndex(t, st, k.Expiries("mer_a"), a.ID) {
+		t.Error("a still in the open index or on the schedule after DoneExpiry")
+	}
+}
+
+// TestApplyManyNetMove: a run that changes a checkout twice (the second
+// change at the version the first wrote) leaves it in the status index of
+// the last change only.
+func TestApplyManyNetMove(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	k := st.Keys()
+	c := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	// processing, then back to open: its payment reverted in the same run.
+	first := moved(c, sg.StatusProcessing)
+	second := moved(c, sg.StatusOpen)
+	second.Version = 2
+	errs, err := st.ApplyMany(ctx, []store.Change{
+		{MerchantID: "mer_a", Checkout: first, OldStatus: sg.StatusOpen},
+		{MerchantID: "mer_a", Checkout: second, OldStatus: sg.StatusProcessing},
+	})
+	if err != nil || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("ApplyMany: %v %v", err, errs)
+	}
+	for status, want := range map[string]bool{"open": true, "processing": false} {
+		if got := inIndex(t, st, k.CheckoutStatusIndex("mer_a", false, status), c.ID); got != want {
+			t.Errorf("in the %s index: %v, want %v", status, got, want)
+		}
+	}
+	if got, err := st.Checkout(ctx, "mer_a", c.ID); err != nil || got.Version != 3 || got.Status != sg.StatusOpen {
+		t.Errorf("checkout = %v %v, want open at version 3", got, err)
+	}
+}
+
+// TestApplyManyAfterScriptFlush: a Redis that lost its script cache (a
+// restart, a failover) gets the apply script again, and each change is
+// made once.
+func TestApplyManyAfterScriptFlush(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	c := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	p := newPayment("mer_a", "0x01", c.ID)
+	evt := newEvent("mer_a", sg.EventCheckoutProcessing)
+	if err := st.Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Checkout: moved(c, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p, Event: evt}); err != nil {
+		t.Fatalf("Apply after the flush: %v", err)
+	}
+	got, err := st.Checkout(ctx, "mer_a", c.ID)
+	if err != nil || got.Version != 2 {
+		t.Fatalf("checkout after the flush = %v %v, want version 2: changed once", got, err)
+	}
+	evts, _, err := st.ListEvents(ctx, "mer_a", store.EventFilter{Type: sg.EventCheckoutProcessing, Limit: 10})
+	if err != nil || len(evts) != 1 || !slices.ContainsFunc(evts, func(e *sg.Event) bool { return e.ID == evt.ID }) {
+		t.Fatalf("checkout.processing events = %v %v, want the one", evts, err)
+	}
+}
