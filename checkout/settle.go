@@ -2,12 +2,15 @@ package checkout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	sg "github.com/stablegate/stablegate"
@@ -275,6 +278,14 @@ func (s *Settler) Transfers(ctx context.Context, chainID string, ts []chains.Tra
 	return nil
 }
 
+// settleWorkers is how many parts of a scanned range's new transfers are
+// settled at once: while Redis applies one part, the next one is read and
+// encoded, so the settler's work and Redis's overlap instead of adding up.
+const settleWorkers = 2
+
+// settlePart is the smallest part worth settling on its own.
+const settlePart = 16
+
 // settleFresh records new payments, each applied to the checkout of its
 // ref (none when the ref names none), and returns the indexes of those
 // that raced with another change of their checkout.
@@ -284,35 +295,27 @@ func (s *Settler) settleFresh(ctx context.Context, chainID string, fresh []*sg.P
 	if err := s.store.AddPendingMany(ctx, chainID, pending); err != nil {
 		return nil, err
 	}
-	cos, err := s.store.CheckoutsByRef(ctx, refs)
-	if err != nil {
-		return nil, err
+	parts := splitByCheckout(refs, min(2*settleWorkers, (len(refs)+settlePart-1)/settlePart))
+	outcomes := make([]error, len(fresh))
+	matched := make([]bool, len(fresh))
+	errs := make([]error, len(parts))
+	slots := make(chan struct{}, settleWorkers)
+	var wg sync.WaitGroup
+	for pi, part := range parts {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[pi] = s.settlePart(ctx, part, fresh, refs, now, outcomes, matched)
+		})
 	}
-	changes := make([]store.Change, len(fresh))
-	for i, p := range fresh {
-		changes[i] = store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p}
-		c := cos[i]
-		if c == nil {
-			continue // unmatched: announced once it is final
-		}
-		old := c.Status
-		typ, err := applyMatch(c, p, now)
-		if err != nil {
-			return nil, err
-		}
-		changes[i].Checkout, changes[i].OldStatus = c, old
-		if typ != "" {
-			changes[i].Event = newEvent(c, typ, now)
-		}
-	}
-	errs, err := s.store.ApplyMany(ctx, changes)
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	var raced []int
-	for i, err := range errs {
+	for i, err := range outcomes {
 		switch {
-		case err == nil && changes[i].Checkout != nil:
+		case err == nil && matched[i]:
 			s.Observe(chainID, "matched")
 		case err == nil:
 			s.Observe(chainID, "unmatched")
@@ -323,6 +326,73 @@ func (s *Settler) settleFresh(ctx context.Context, chainID string, fresh []*sg.P
 		}
 	}
 	return raced, nil
+}
+
+// settlePart applies the payments fresh[i] for i in part to the checkouts
+// of their refs, and records for each whether it went to a checkout and
+// the error that refused it, if any.
+func (s *Settler) settlePart(ctx context.Context, part []int, fresh []*sg.Payment, refs [][2]string, now time.Time, outcomes []error, matched []bool) error {
+	partRefs := make([][2]string, len(part))
+	for j, i := range part {
+		partRefs[j] = refs[i]
+	}
+	cos, err := s.store.CheckoutsByRef(ctx, partRefs)
+	if err != nil {
+		return err
+	}
+	changes := make([]store.Change, len(part))
+	for j, i := range part {
+		p := fresh[i]
+		changes[j] = store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p}
+		c := cos[j]
+		if c == nil {
+			continue // unmatched: announced once it is final
+		}
+		old := c.Status
+		typ, err := applyMatch(c, p, now)
+		if err != nil {
+			return err
+		}
+		changes[j].Checkout, changes[j].OldStatus = c, old
+		if typ != "" {
+			changes[j].Event = newEvent(c, typ, now)
+		}
+	}
+	errs, err := s.store.ApplyMany(ctx, changes)
+	if err != nil {
+		return err
+	}
+	for j, i := range part {
+		outcomes[i], matched[i] = errs[j], changes[j].Checkout != nil
+	}
+	return nil
+}
+
+// splitByCheckout splits the indexes of refs into at most n parts, in
+// order, keeping the refs of one checkout in one part. Parts are applied
+// concurrently; within one, the first payment of a checkout is applied and
+// a second one, read at the same version, is refused and decided again
+// from the stored state, so the order of the range decides which payment
+// came first, not the race between parts.
+func splitByCheckout(refs [][2]string, n int) [][]int {
+	if n <= 1 {
+		all := make([]int, len(refs))
+		for i := range all {
+			all[i] = i
+		}
+		return [][]int{all}
+	}
+	parts := make([][]int, n)
+	for i, r := range refs {
+		k := i % n // unmatched payments share no checkout
+		if r[1] != "" {
+			h := fnv.New32a()
+			h.Write([]byte(r[0] + "/" + r[1]))
+			k = int(h.Sum32() % uint32(n))
+		}
+		parts[k] = append(parts[k], i)
+	}
+	return slices.DeleteFunc(parts, func(p []int) bool { return len(p) == 0 })
 }
 
 // newPayment is the payment a transfer to owner's address to becomes when

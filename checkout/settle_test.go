@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/big"
 	"slices"
 	"testing"
@@ -447,5 +448,104 @@ func TestSettleMerchantConfirmationPolicy(t *testing.T) {
 		if q, c := statusOf(); q != step.quick || c != step.carefl {
 			t.Fatalf("head %d: checkouts %s and %s, want %s and %s", step.head, q, c, step.quick, step.carefl)
 		}
+	}
+}
+
+// TestSettleRangeInParts: a scanned range large enough to be settled in
+// concurrent parts records every transfer once, moves each checkout to
+// processing once, and a second payment of one reservation in the same
+// range marks its checkout multiple, the first payment in the range being
+// the one that took it.
+func TestSettleRangeInParts(t *testing.T) {
+	f := newSettleFixture(t)
+	const n = 60
+	cos := []*sg.Checkout{f.co}
+	for range n - 1 {
+		cos = append(cos, f.create(f.p, checkout.CreateParams{Price: "50.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}}))
+	}
+	var ts []chains.Transfer
+	for i, c := range cos {
+		ts = append(ts, f.transfer(c.Methods[0].Amount, 10))
+		if i%20 == 0 {
+			ts = append(ts, f.transfer(big.NewInt(int64(1000+i)), 10)) // matches no reservation
+		}
+	}
+	dup := f.transfer(cos[7].Methods[0].Amount, 10)
+	ts = append(ts, dup)
+	f.see(ts...)
+
+	outcomes := map[string]int{}
+	for _, o := range f.outcomes {
+		outcomes[o]++
+	}
+	if want := map[string]int{settleChain + ":matched": n + 1, settleChain + ":unmatched": 3}; !maps.Equal(outcomes, want) {
+		t.Fatalf("observed %v, want %v", outcomes, want)
+	}
+	for i, c := range cos {
+		got, err := f.st.Checkout(f.ctx, f.m.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantExc, wantPayments := sg.ExceptionNone, 1
+		if i == 7 {
+			wantExc, wantPayments = sg.ExceptionMultiple, 2
+		}
+		if got.Status != sg.StatusProcessing || got.Exception != wantExc || len(got.Payments) != wantPayments {
+			t.Fatalf("checkout %d is %s/%q with payments %v, want processing/%q with %d", i, got.Status, got.Exception, got.Payments, wantExc, wantPayments)
+		}
+	}
+	c7, _ := f.st.Checkout(f.ctx, f.m.ID, cos[7].ID)
+	first := f.payment(ts[7+1]) // ts holds one unmatched transfer before cos[7]'s
+	if c7.Payments[0] != first.ID || c7.Payments[1] != f.payment(dup).ID {
+		t.Fatalf("checkout 7's payments %v, want the range's first payment %s then the duplicate", c7.Payments, first.ID)
+	}
+	f.wantEvents(sg.EventCheckoutProcessing, n)
+	unmatched, _, err := f.st.ListPayments(f.ctx, f.m.ID, store.PaymentFilter{Unmatched: true, Limit: 10})
+	if err != nil || len(unmatched) != 3 {
+		t.Fatalf("unmatched payments %d (%v), want 3", len(unmatched), err)
+	}
+	// Seeing the range again changes nothing.
+	f.outcomes = nil
+	f.see(ts...)
+	if len(f.outcomes) != 0 {
+		t.Fatalf("a rescan observed %v, want nothing", f.outcomes)
+	}
+	f.wantEvents(sg.EventCheckoutProcessing, n)
+}
+
+// TestPaidCheckoutLeavesOpenIndexAtExpiry: settling a payment leaves the
+// checkout's open-index entry and expiry schedule entry in place (lists
+// filter it out), and the expiry sweeper drops both when its time comes
+// without expiring it.
+func TestPaidCheckoutLeavesOpenIndexAtExpiry(t *testing.T) {
+	f := newSettleFixture(t)
+	f.see(f.transfer(f.reserved(), 10))
+	f.confirm(10, nil)
+	f.wantState(sg.StatusPaid, sg.ExceptionNone)
+	openIndex := f.st.Keys().CheckoutStatusIndex(f.m.ID, false, string(sg.StatusOpen))
+	inOpenIndex := func() bool {
+		_, err := f.st.Client().ZScore(f.ctx, openIndex, f.co.ID).Result()
+		return err == nil
+	}
+	if !inOpenIndex() {
+		t.Fatal("the paid checkout left the open index at once; the sweeper was to drop it")
+	}
+	open, _, err := f.svc.List(f.ctx, f.m.ID, store.CheckoutFilter{Status: sg.StatusOpen, Limit: 10})
+	if err != nil || len(open) != 0 {
+		t.Fatalf("open checkouts %v (%v), want none", open, err)
+	}
+
+	f.clock.Set(time.Unix(f.co.ExpiresAt, 0).Add(time.Second))
+	n, err := f.svc.ExpireDue(f.ctx, 100)
+	if err != nil || n != 0 {
+		t.Fatalf("ExpireDue = %d, %v; want nothing expired", n, err)
+	}
+	f.wantState(sg.StatusPaid, sg.ExceptionNone)
+	if inOpenIndex() {
+		t.Fatal("the paid checkout is still in the open index after its expiry time")
+	}
+	due, err := f.st.DueExpiries(f.ctx, f.clock.Now().Add(time.Hour), 10)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("schedule after the sweep = %v (%v), want empty", due, err)
 	}
 }
