@@ -9,22 +9,7 @@ import (
 // EncodeJSON encodes v like json.Marshal but without HTML escaping, so a
 // payment URI stays "...&uint256=..." in stored records, event data and API
 // responses alike, rather than "\u0026uint256=".
-//
-// Checkouts and payments, which the store encodes with it, skip
-// encoding/json: it would call their MarshalJSON and then scan the output
-// again to compact it, which costs more than the reflection their
-// hand-written JSON replaced. The bytes are the same.
 func EncodeJSON(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case *Checkout:
-		if v != nil {
-			return v.MarshalJSON()
-		}
-	case *Payment:
-		if v != nil {
-			return v.MarshalJSON()
-		}
-	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

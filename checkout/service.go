@@ -202,9 +202,8 @@ func (s *Service) releaseMethod(c *sg.Checkout, pm sg.PaymentMethod) {
 	s.releaseAll(&only)
 }
 
-// ExpireDue expires open checkouts whose time has come, looking at most at
-// limit due entries of the schedule, and returns how many it expired. Due
-// entries of checkouts that left open are dropped from the schedule. Any number of replicas may run it at once:
+// ExpireDue expires open checkouts whose time has come, at most limit, and
+// returns how many it expired. Any number of replicas may run it at once:
 // each change is a compare-and-set, so a checkout expires once.
 func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 	due, err := s.store.DueExpiries(ctx, s.now(), limit)
@@ -214,13 +213,9 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, d := range due {
 		merchantID, id := d[0], d[1]
-		expired, left := false, false
+		expired := false
 		_, err := s.update(ctx, merchantID, id, func(c *sg.Checkout, now time.Time) (string, error) {
-			if c.Status != sg.StatusOpen {
-				left = true
-				return "", errNothingToDo
-			}
-			if now.Unix() < c.ExpiresAt {
+			if c.Status != sg.StatusOpen || now.Unix() < c.ExpiresAt {
 				return "", errNothingToDo
 			}
 			expired = true
@@ -233,10 +228,7 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 		if expired && err == nil {
 			n++
 		}
-		// The schedule keeps a checkout that left open (paid, processing,
-		// canceled) until its time comes, so settlement never touches it;
-		// it is dropped here, like the entry of a checkout that is gone.
-		if left || sg.IsCode(err, sg.ENOTFOUND) {
+		if sg.IsCode(err, sg.ENOTFOUND) {
 			if err := s.store.DoneExpiry(ctx, merchantID, id); err != nil {
 				return n, err
 			}

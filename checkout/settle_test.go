@@ -513,39 +513,27 @@ func TestSettleRangeInParts(t *testing.T) {
 	f.wantEvents(sg.EventCheckoutProcessing, n)
 }
 
-// TestPaidCheckoutLeavesOpenIndexAtExpiry: settling a payment leaves the
-// checkout's open-index entry and expiry schedule entry in place (lists
-// filter it out), and the expiry sweeper drops both when its time comes
-// without expiring it.
-func TestPaidCheckoutLeavesOpenIndexAtExpiry(t *testing.T) {
+// TestSettleKeepsIndexesExact: a payment takes its checkout out of the open
+// index and off the expiry schedule at once, and a reorg that reverts the
+// payment puts it back on both.
+func TestSettleKeepsIndexesExact(t *testing.T) {
 	f := newSettleFixture(t)
-	f.see(f.transfer(f.reserved(), 10))
-	f.confirm(10, nil)
-	f.wantState(sg.StatusPaid, sg.ExceptionNone)
-	openIndex := f.st.Keys().CheckoutStatusIndex(f.m.ID, false, string(sg.StatusOpen))
-	inOpenIndex := func() bool {
-		_, err := f.st.Client().ZScore(f.ctx, openIndex, f.co.ID).Result()
+	k := f.st.Keys()
+	openIndex, schedule := k.CheckoutStatusIndex(f.m.ID, false, string(sg.StatusOpen)), k.Expiries(f.m.ID)
+	in := func(key string) bool {
+		_, err := f.st.Client().ZScore(f.ctx, key, f.co.ID).Result()
 		return err == nil
 	}
-	if !inOpenIndex() {
-		t.Fatal("the paid checkout left the open index at once; the sweeper was to drop it")
+	f.see(f.transfer(f.reserved(), 10))
+	f.wantState(sg.StatusProcessing, sg.ExceptionNone)
+	if in(openIndex) || in(schedule) {
+		t.Fatalf("processing checkout: in the open index %v, on the schedule %v; want neither", in(openIndex), in(schedule))
 	}
-	open, _, err := f.svc.List(f.ctx, f.m.ID, store.CheckoutFilter{Status: sg.StatusOpen, Limit: 10})
-	if err != nil || len(open) != 0 {
-		t.Fatalf("open checkouts %v (%v), want none", open, err)
+	if err := f.settler.Reorg(f.ctx, settleChain, 10); err != nil {
+		t.Fatal(err)
 	}
-
-	f.clock.Set(time.Unix(f.co.ExpiresAt, 0).Add(time.Second))
-	n, err := f.svc.ExpireDue(f.ctx, 100)
-	if err != nil || n != 0 {
-		t.Fatalf("ExpireDue = %d, %v; want nothing expired", n, err)
-	}
-	f.wantState(sg.StatusPaid, sg.ExceptionNone)
-	if inOpenIndex() {
-		t.Fatal("the paid checkout is still in the open index after its expiry time")
-	}
-	due, err := f.st.DueExpiries(f.ctx, f.clock.Now().Add(time.Hour), 10)
-	if err != nil || len(due) != 0 {
-		t.Fatalf("schedule after the sweep = %v (%v), want empty", due, err)
+	f.wantState(sg.StatusOpen, sg.ExceptionNone)
+	if !in(openIndex) || !in(schedule) {
+		t.Fatalf("reopened checkout: in the open index %v, on the schedule %v; want both", in(openIndex), in(schedule))
 	}
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"slices"
 	"testing"
@@ -120,9 +121,9 @@ func TestApplyManyInOneRun(t *testing.T) {
 		in      bool
 	}{
 		{k.CheckoutStatusIndex("mer_a", false, "processing"), a.ID, true},
-		// A payment took a out of open: it stays in the open index until
-		// the expiry sweeper drops it. A cancel takes b out at once.
-		{k.CheckoutStatusIndex("mer_a", false, "open"), a.ID, true},
+		{k.CheckoutStatusIndex("mer_a", false, "open"), a.ID, false},
+		{k.Expiries("mer_a"), a.ID, false},
+		{k.Expiries("mer_a"), b.ID, false},
 		{k.CheckoutStatusIndex("mer_a", false, "canceled"), b.ID, true},
 		{k.CheckoutStatusIndex("mer_a", false, "open"), b.ID, false},
 		{k.CheckoutStatusIndex("mer_a", false, "processing"), b.ID, false},
@@ -134,10 +135,6 @@ func TestApplyManyInOneRun(t *testing.T) {
 			t.Errorf("%s in %s: %v, want %v", c.id, c.key, got, c.in)
 		}
 	}
-	open, _, err := st.ListCheckouts(ctx, "mer_a", store.CheckoutFilter{Status: sg.StatusOpen, Limit: 10})
-	if err != nil || len(open) != 0 {
-		t.Errorf("open checkouts = %v %v, want none: a is processing", open, err)
-	}
 	evt, err := st.Event(ctx, "mer_a", processing.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -147,40 +144,58 @@ func TestApplyManyInOneRun(t *testing.T) {
 		t.Errorf("checkout.processing data = %s (%v), want a as written", evt.Data, err)
 	}
 
-	if err := st.DoneExpiry(ctx, "mer_a", a.ID); err != nil {
-		t.Fatal(err)
-	}
-	if inIndex(t, st, k.CheckoutStatusIndex("mer_a", false, "open"), a.ID) || inIndex(t, st, k.Expiries("mer_a"), a.ID) {
-		t.Error("a still in the open index or on the schedule after DoneExpiry")
-	}
 }
 
-// TestApplyManyNetMove: a run that changes a checkout twice (the second
-// change at the version the first wrote) leaves it in the status index of
-// the last change only.
+// TestApplyManyNetMove: a run that changes a checkout more than once (each
+// change at the version the one before wrote) leaves it in the status index
+// and on the expiry schedule as its last change says.
 func TestApplyManyNetMove(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	k := st.Keys()
-	c := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
-	// processing, then back to open: its payment reverted in the same run.
-	first := moved(c, sg.StatusProcessing)
-	second := moved(c, sg.StatusOpen)
-	second.Version = 2
-	errs, err := st.ApplyMany(ctx, []store.Change{
-		{MerchantID: "mer_a", Checkout: first, OldStatus: sg.StatusOpen},
-		{MerchantID: "mer_a", Checkout: second, OldStatus: sg.StatusProcessing},
-	})
-	if err != nil || errs[0] != nil || errs[1] != nil {
-		t.Fatalf("ApplyMany: %v %v", err, errs)
+	paid := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	reopened := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	chain := func(c *sg.Checkout, statuses ...sg.CheckoutStatus) []store.Change {
+		var chs []store.Change
+		old := c.Status
+		for i, to := range statuses {
+			n := moved(c, to)
+			n.Version = int64(1 + i)
+			chs = append(chs, store.Change{MerchantID: "mer_a", Checkout: n, OldStatus: old})
+			old = to
+		}
+		return chs
 	}
-	for status, want := range map[string]bool{"open": true, "processing": false} {
-		if got := inIndex(t, st, k.CheckoutStatusIndex("mer_a", false, status), c.ID); got != want {
-			t.Errorf("in the %s index: %v, want %v", status, got, want)
+	// One confirmed in the same range it was seen in; the other's payment
+	// reverted in the same range.
+	chs := append(chain(paid, sg.StatusProcessing, sg.StatusPaid), chain(reopened, sg.StatusProcessing, sg.StatusOpen)...)
+	errs, err := st.ApplyMany(ctx, chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
 		}
 	}
-	if got, err := st.Checkout(ctx, "mer_a", c.ID); err != nil || got.Version != 3 || got.Status != sg.StatusOpen {
-		t.Errorf("checkout = %v %v, want open at version 3", got, err)
+	for _, c := range []struct {
+		key, id string
+		in      bool
+	}{
+		{k.CheckoutStatusIndex("mer_a", false, "paid"), paid.ID, true},
+		{k.CheckoutStatusIndex("mer_a", false, "processing"), paid.ID, false},
+		{k.CheckoutStatusIndex("mer_a", false, "open"), paid.ID, false},
+		{k.Expiries("mer_a"), paid.ID, false},
+		{k.CheckoutStatusIndex("mer_a", false, "open"), reopened.ID, true},
+		{k.CheckoutStatusIndex("mer_a", false, "processing"), reopened.ID, false},
+		{k.Expiries("mer_a"), reopened.ID, true},
+	} {
+		if got := inIndex(t, st, c.key, c.id); got != c.in {
+			t.Errorf("%s in %s: %v, want %v", c.id, c.key, got, c.in)
+		}
+	}
+	if got, err := st.Checkout(ctx, "mer_a", paid.ID); err != nil || got.Version != 3 || got.Status != sg.StatusPaid {
+		t.Errorf("checkout = %v %v, want paid at version 3", got, err)
 	}
 }
 
@@ -206,5 +221,41 @@ func TestApplyManyAfterScriptFlush(t *testing.T) {
 	evts, _, err := st.ListEvents(ctx, "mer_a", store.EventFilter{Type: sg.EventCheckoutProcessing, Limit: 10})
 	if err != nil || len(evts) != 1 || !slices.ContainsFunc(evts, func(e *sg.Event) bool { return e.ID == evt.ID }) {
 		t.Fatalf("checkout.processing events = %v %v, want the one", evts, err)
+	}
+}
+
+// TestApplyManyAcrossRuns: more changes than one script run takes are made
+// by several runs in order, a later run seeing what an earlier one wrote,
+// also when Redis has lost its script cache and every run is sent again.
+func TestApplyManyAcrossRuns(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	if err := st.Client().ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var chs []store.Change
+	for i := range 250 {
+		tx := fmt.Sprintf("0x%03x", i)
+		if i == 230 {
+			tx = "0x000" // the transfer of change 0, in the second run
+		}
+		chs = append(chs, store.Change{MerchantID: "mer_a", Payment: newPayment("mer_a", tx, "")})
+	}
+	chs = append(chs, store.Change{MerchantID: "mer_b", Payment: newPayment("mer_b", "0x000", "")})
+	errs, err := st.ApplyMany(ctx, chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if i == 230 {
+			wantReason(t, err, sg.ECONFLICT, "transfer_recorded")
+		} else if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+	}
+	for m, want := range map[string]int64{"mer_a": 249, "mer_b": 1} {
+		if n, err := st.Client().HLen(ctx, st.Keys().Payments(m)).Result(); err != nil || n != want {
+			t.Errorf("%s has %d payments (%v), want %d", m, n, err, want)
+		}
 	}
 }

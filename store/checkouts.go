@@ -82,18 +82,10 @@ func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([][2
 	return out, nil
 }
 
-// DoneExpiry removes a checkout from the expiry schedule and from the open
-// index, for a due entry whose checkout left open or is gone.
+// DoneExpiry removes a checkout from the expiry schedule, for a due entry
+// whose checkout is gone.
 func (s *Store) DoneExpiry(ctx context.Context, merchantID, checkoutID string) error {
-	k := s.keys
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, k.Expiries(merchantID), checkoutID)
-		for _, live := range []bool{false, true} {
-			p.ZRem(ctx, k.CheckoutStatusIndex(merchantID, live, string(sg.StatusOpen)), checkoutID)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.rdb.ZRem(ctx, s.keys.Expiries(merchantID), checkoutID).Err(); err != nil {
 		return fmt.Errorf("unschedule expiry: %w", err)
 	}
 	return nil

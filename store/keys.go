@@ -76,9 +76,7 @@ func (k Keys) CheckoutIndex(merchantID string, live bool) string {
 }
 
 // CheckoutStatusIndex is a ZSET like CheckoutIndex holding only checkouts in
-// one status. The open index may also hold checkouts a payment took out of
-// open, until their expiry time, when the expiry sweeper drops them (see
-// Expiries); lists filter by status.
+// one status.
 func (k Keys) CheckoutStatusIndex(merchantID string, live bool, status string) string {
 	return k.merchant(merchantID) + "co:idx:" + mode(live) + ":status:" + status
 }
@@ -89,10 +87,9 @@ func (k Keys) CheckoutOrderIndex(merchantID string, live bool, orderID string) s
 	return k.merchant(merchantID) + "co:idx:" + mode(live) + ":order:" + orderID
 }
 
-// Expiries is a ZSET: the ids of a merchant's checkouts scored by their
-// expiry time in unix milliseconds. Every open checkout is in it; one that
-// left open stays until its time comes and the expiry sweeper drops it, so
-// settling a payment does not touch the schedule.
+// Expiries is a ZSET: the ids of a merchant's open checkouts scored by their
+// expiry time in unix milliseconds. The checkout scripts keep it exact: a
+// checkout is in it exactly while it is open.
 func (k Keys) Expiries(merchantID string) string { return k.merchant(merchantID) + "co:expiries" }
 
 // reservation is the common part of the three keys of one reservation space:

@@ -64,13 +64,13 @@ func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 		cmd  *redis.Cmd
 	}
 	var runs []*run
-	open := map[string]*run{} // the run still taking changes, per merchant and mode
+	taking := map[string]*run{} // the run still taking changes, per merchant and mode
 	for i, ch := range chs {
 		group := mode(ch.Livemode) + ":" + ch.MerchantID
-		r := open[group]
+		r := taking[group]
 		if r == nil || len(r.idx) == maxApplyBatch {
 			r = &run{keys: s.applyKeys(ch), args: []any{0}}
-			open[group] = r
+			taking[group] = r
 			runs = append(runs, r)
 		}
 		keys, args, err := s.applyArgs(ch)
@@ -162,7 +162,7 @@ func (s *Store) applyKeys(ch Change) []string {
 func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	k := s.keys
 	m := ch.MerchantID
-	args := make([]any, 14)
+	args := make([]any, 13)
 	keys := []string{k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.EventTypeIndex(m, ch.Livemode, "")}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
 	var checkoutJSON []byte
@@ -172,13 +172,6 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 		keys[1] = k.CheckoutStatusIndex(m, c.Livemode, string(ch.OldStatus))
 		keys[2] = k.CheckoutStatusIndex(m, c.Livemode, string(c.Status))
 		args[0], args[1], args[2], args[3], args[4], args[5] = "1", c.Version, checkoutJSON, c.ID, string(c.Status), c.ExpiresAt*1000
-	}
-	// A checkout a payment takes out of open stays in the open index until
-	// the expiry sweeper drops it: removing it here would search the
-	// merchant's largest index on every payment.
-	args[13] = "1"
-	if c := ch.Checkout; c != nil && ch.OldStatus == sg.StatusOpen && (c.Status == sg.StatusProcessing || c.Status == sg.StatusPaid) {
-		args[13] = "0"
 	}
 	args[6], args[7] = "", ""
 	if e := ch.Event; e != nil {

@@ -10,11 +10,10 @@
 -- indexes are then written once for the whole batch instead of once per
 -- change. Checks see the changes made before them in the same run.
 --
--- The expiry schedule is not cleared when a checkout leaves open, nor the
--- open status index when a payment takes it out of open: the expiry
--- sweeper drops both entries when the checkout's time comes (lists filter
--- by status), so settling a payment does not search the merchant's largest
--- index.
+-- A checkout's moves between status indexes and on or off the expiry
+-- schedule are written once per key at the end too, as the net effect of
+-- the run's changes of that checkout: it is on the schedule exactly while
+-- it is open.
 --
 -- KEYS[1]  open expiries       ZSET checkout id scored by expiry (unix ms)
 -- KEYS[2]  events              HASH event id -> json
@@ -33,7 +32,7 @@
 -- KEYS[k+4] event type index   ZSET (scores 0, by id)
 --
 -- ARGV[1]  the number of changes n
--- then for change i, at a = 1 + 14*(i-1):
+-- then for change i, at a = 1 + 13*(i-1):
 -- ARGV[a+1]  '1' to change the checkout
 -- ARGV[a+2]  expected checkout version
 -- ARGV[a+3]  checkout json
@@ -47,8 +46,6 @@
 -- ARGV[a+11] transfer key of the payment
 -- ARGV[a+12] '1' if the payment is unmatched
 -- ARGV[a+13] checkout the payment is applied to ('' for none)
--- ARGV[a+14] '1' to drop the checkout from its old status index ('0' when
---            a payment takes it out of open: the expiry sweeper clears it)
 --
 -- Returns n+1 values: for each change its checkout's new version (0
 -- without a checkout) or the reason it was refused: NOTFOUND (no such
@@ -64,7 +61,7 @@ local out = {}
 -- sees the changes before it.
 local tks, pids = {}, {}
 for i = 1, n do
-  local a = 1 + 14 * (i - 1)
+  local a = 1 + 13 * (i - 1)
   if ARGV[a + 9] ~= '' then
     tks[#tks + 1] = ARGV[a + 11]
     if ARGV[a + 13] ~= '' then
@@ -98,7 +95,7 @@ local moves, moveOrder = {}, {}
 
 for i = 1, n do
   local k = 10 + 4 * (i - 1)
-  local a = 1 + 14 * (i - 1)
+  local a = 1 + 13 * (i - 1)
   local changeCheckout = ARGV[a + 1] == '1'
   local paymentID = ARGV[a + 9]
   local refused = nil
@@ -129,21 +126,13 @@ for i = 1, n do
       local id = ARGV[a + 4]
       nv = tonumber(v) + 1
       redis.call('HSET', KEYS[k + 1], 'v', nv, 'json', ARGV[a + 3])
-      if KEYS[k + 2] ~= KEYS[k + 3] then
-        local m = moves[id]
-        if m == nil then
-          m = {from = false}
-          if ARGV[a + 14] == '1' then
-            m.from = KEYS[k + 2]
-          end
-          moves[id] = m
-          moveOrder[#moveOrder + 1] = id
-        end
-        m.to = KEYS[k + 3]
+      local m = moves[id]
+      if m == nil then
+        m = {from = KEYS[k + 2]}
+        moves[id] = m
+        moveOrder[#moveOrder + 1] = id
       end
-      if ARGV[a + 5] == 'open' then
-        redis.call('ZADD', KEYS[1], ARGV[a + 6], id)
-      end
+      m.to, m.open, m.expiry = KEYS[k + 3], ARGV[a + 5] == 'open', ARGV[a + 6]
     end
     if paymentID ~= '' then
       local tk = ARGV[a + 11]
@@ -194,19 +183,30 @@ local function zset(key)
     zorder[#zorder + 1] = key
   end
 end
+local schedule, unschedule = {}, {}
 for _, id in ipairs(moveOrder) do
   local m = moves[id]
   if m.from ~= m.to then
-    if m.from then
-      zset(m.from)
-      local r = zrem[m.from]
-      r[#r + 1] = id
-    end
+    zset(m.from)
+    local r = zrem[m.from]
+    r[#r + 1] = id
     zset(m.to)
     local t = zadd[m.to]
     t[#t + 1] = '0'
     t[#t + 1] = id
   end
+  if m.open then
+    schedule[#schedule + 1] = m.expiry
+    schedule[#schedule + 1] = id
+  else
+    unschedule[#unschedule + 1] = id
+  end
+end
+if #schedule > 0 then
+  redis.call('ZADD', KEYS[1], unpack(schedule))
+end
+if #unschedule > 0 then
+  redis.call('ZREM', KEYS[1], unpack(unschedule))
 end
 for _, id in ipairs(unmatchedOrder) do
   zset(KEYS[7])
