@@ -85,8 +85,8 @@ end
 local holders, applied = hget(KEYS[5], tks), hget(KEYS[8], pids)
 
 -- Everything written once at the end: payments, events and their indexes,
--- and each checkout's move between status indexes (the net move, should a
--- run change a checkout twice).
+-- and each checkout's move between status indexes and on or off the expiry
+-- schedule (the net move, should a run change a checkout twice).
 local payments, bytx, paycos, payidx = {}, {}, {}, {}
 local unmatched, unmatchedOrder = {}, {}
 local events, eventidx, outbox = {}, {}, {}
