@@ -55,32 +55,70 @@ type TransferState struct {
 	Live      bool   // the holder's reservation was live at the query's time
 }
 
-// LookupTransfers answers each query.
+// LookupTransfers answers each query. The queries of one merchant, and of
+// one reservation space, are read with one command each, so a scanned
+// range costs a few commands whatever its number of transfers.
 func (s *Store) LookupTransfers(ctx context.Context, qs []TransferQuery) ([]TransferState, error) {
-	type cmds struct {
-		pay, holder *redis.StringCmd
-		until       *redis.FloatCmd
+	// A batch of fields of one key, read by one command, and the query
+	// each field answers.
+	type batch struct {
+		key    string
+		fields []string
+		of     []int
 	}
-	cs := make([]cmds, len(qs))
+	add := func(batches map[string]*batch, order *[]*batch, key, field string, i int) {
+		b := batches[key]
+		if b == nil {
+			b = &batch{key: key}
+			batches[key] = b
+			*order = append(*order, b)
+		}
+		b.fields, b.of = append(b.fields, field), append(b.of, i)
+	}
+	byTransfer, holders, untils := map[string]*batch{}, map[string]*batch{}, map[string]*batch{}
+	var payOrder, holderOrder, untilOrder []*batch
+	for i, q := range qs {
+		k := s.spaceKeys(q.Space)
+		pad := PadAmount(q.Amount)
+		add(byTransfer, &payOrder, s.keys.PaymentsByTransfer(q.MerchantID), TransferKey(q.Chain, q.TxHash, q.LogIndex), i)
+		add(holders, &holderOrder, k[2], pad, i)
+		add(untils, &untilOrder, k[1], pad, i)
+	}
+	payCmds := make([]*redis.SliceCmd, len(payOrder))
+	holderCmds := make([]*redis.SliceCmd, len(holderOrder))
+	untilCmds := make([]*redis.FloatSliceCmd, len(untilOrder))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, q := range qs {
-			k := s.spaceKeys(q.Space)
-			pad := PadAmount(q.Amount)
-			cs[i].pay = p.HGet(ctx, s.keys.PaymentsByTransfer(q.MerchantID), TransferKey(q.Chain, q.TxHash, q.LogIndex))
-			cs[i].holder = p.HGet(ctx, k[2], pad)
-			cs[i].until = p.ZScore(ctx, k[1], pad)
+		for j, b := range payOrder {
+			payCmds[j] = p.HMGet(ctx, b.key, b.fields...)
+		}
+		for j, b := range holderOrder {
+			holderCmds[j] = p.HMGet(ctx, b.key, b.fields...)
+		}
+		for j, b := range untilOrder {
+			// A missing member reads as 0, which no reservation ends at.
+			untilCmds[j] = p.ZMScore(ctx, b.key, b.fields...)
 		}
 		return nil
 	})
-	if err != nil && err != redis.Nil {
+	if err != nil {
 		return nil, fmt.Errorf("look up transfers: %w", err)
 	}
 	out := make([]TransferState, len(qs))
-	for i, c := range cs {
-		out[i].PaymentID = c.pay.Val()
-		out[i].Holder = c.holder.Val()
-		until, err := c.until.Result()
-		out[i].Live = err == nil && out[i].Holder != "" && int64(until) > qs[i].At.UnixMilli()
+	for j, b := range payOrder {
+		for f, v := range payCmds[j].Val() {
+			out[b.of[f]].PaymentID, _ = v.(string)
+		}
+	}
+	for j, b := range holderOrder {
+		for f, v := range holderCmds[j].Val() {
+			out[b.of[f]].Holder, _ = v.(string)
+		}
+	}
+	for j, b := range untilOrder {
+		for f, until := range untilCmds[j].Val() {
+			i := b.of[f]
+			out[i].Live = out[i].Holder != "" && int64(until) > qs[i].At.UnixMilli()
+		}
 	}
 	return out, nil
 }
