@@ -142,14 +142,24 @@ func readString[T ~string](r *wireReader, v *fastjson.Value, dst *T) {
 	}
 }
 
-// readInt sets *dst to the JSON integer v.
-func readInt(r *wireReader, v *fastjson.Value, dst *int64) {
-	raw := r.raw(v)
+// intText returns the text of the JSON integer v, or null for a JSON
+// null; anything else is a surprise. The text is r's buffer, valid until
+// the next read.
+func (r *wireReader) intText(v *fastjson.Value) (raw []byte, null bool) {
+	raw = r.raw(v)
 	if string(raw) == "null" {
-		return
+		return nil, true
 	}
 	if !isJSONInt(raw) {
 		r.failed = true
+	}
+	return raw, false
+}
+
+// readInt sets *dst to the JSON integer v.
+func readInt(r *wireReader, v *fastjson.Value, dst *int64) {
+	raw, null := r.intText(v)
+	if null || r.failed {
 		return
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
@@ -163,12 +173,8 @@ func readInt(r *wireReader, v *fastjson.Value, dst *int64) {
 // readUint sets *dst to the JSON integer v, which must fit in bits, as
 // encoding/json requires of an unsigned field of that size.
 func readUint[T uint8 | uint | uint64](r *wireReader, v *fastjson.Value, dst *T, bits int) {
-	raw := r.raw(v)
-	if string(raw) == "null" {
-		return
-	}
-	if !isJSONInt(raw) {
-		r.failed = true
+	raw, null := r.intText(v)
+	if null || r.failed {
 		return
 	}
 	n, err := strconv.ParseUint(string(raw), 10, bits)
@@ -246,7 +252,7 @@ func (r *wireReader) readStringMap(v *fastjson.Value, dst *map[string]string, ow
 			return
 		}
 		s, null := r.text(v)
-		if null || !plainKey(key) {
+		if null || !plainText(key) {
 			// encoding/json reads a null value as "", but a null
 			// never comes from AppendJSON and is left to it.
 			r.failed = true
@@ -256,18 +262,26 @@ func (r *wireReader) readStringMap(v *fastjson.Value, dst *map[string]string, ow
 	})
 }
 
-// readCheckout reads the JSON object v into c.
-func readCheckout(r *wireReader, v *fastjson.Value, c *sg.Checkout) {
+// object calls field with each member of the JSON object v, in order,
+// until the read fails; field reports whether it knows the key. Anything
+// but an object, or a key field does not know, is a surprise.
+func (r *wireReader) object(v *fastjson.Value, field func(key []byte, v *fastjson.Value) bool) {
 	if v.Type() != fastjson.TypeObject {
 		r.failed = true
 		return
 	}
 	o, _ := v.Object()
-	ownMetadata := false
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		if r.failed {
-			return
+		if !r.failed && !field(key, v) {
+			r.failed = true
 		}
+	})
+}
+
+// readCheckout reads the JSON object v into c.
+func readCheckout(r *wireReader, v *fastjson.Value, c *sg.Checkout) {
+	ownMetadata := false
+	r.object(v, func(key []byte, v *fastjson.Value) bool {
 		// Keys are matched exactly: encoding/json also matches them
 		// ignoring case, which is a surprise here. A key fastjson
 		// unescaped differently from encoding/json keeps a backslash or
@@ -322,8 +336,9 @@ func readCheckout(r *wireReader, v *fastjson.Value, c *sg.Checkout) {
 		case "amount_received":
 			readString(r, v, &c.AmountReceived)
 		default:
-			r.failed = true
+			return false
 		}
+		return true
 	})
 }
 
@@ -365,35 +380,24 @@ func (r *wireReader) readPaidWith(v *fastjson.Value, dst **sg.PaymentMethod) {
 	if *dst != nil {
 		pm = **dst
 	}
-	o, _ := v.Object()
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if r.failed {
-			return
-		}
+	r.object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
 		case "chain":
 			readString(r, v, &pm.Chain)
 		case "token":
 			readString(r, v, &pm.Token)
 		default:
-			r.failed = true
+			return false
 		}
+		return true
 	})
 	*dst = &pm
 }
 
 // readMethod reads the JSON object v into m, a zero method.
 func readMethod(r *wireReader, v *fastjson.Value, m *sg.CheckoutMethod) {
-	if v.Type() != fastjson.TypeObject {
-		r.failed = true
-		return
-	}
-	o, _ := v.Object()
 	var amount, baseUnits string
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if r.failed {
-			return
-		}
+	r.object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
 		case "chain":
 			readString(r, v, &m.Chain)
@@ -420,24 +424,17 @@ func readMethod(r *wireReader, v *fastjson.Value, m *sg.CheckoutMethod) {
 		case "amount_base_units":
 			readString(r, v, &baseUnits)
 		default:
-			r.failed = true
+			return false
 		}
+		return true
 	})
 	m.Amount = r.amount(baseUnits)
 }
 
 // readPayment reads the JSON object v into p, a zero payment.
 func readPayment(r *wireReader, v *fastjson.Value, p *sg.Payment) {
-	if v.Type() != fastjson.TypeObject {
-		r.failed = true
-		return
-	}
-	o, _ := v.Object()
 	var amount, baseUnits string
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if r.failed {
-			return
-		}
+	r.object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
 		case "id":
 			readString(r, v, &p.ID)
@@ -482,8 +479,9 @@ func readPayment(r *wireReader, v *fastjson.Value, p *sg.Payment) {
 		case "amount_base_units":
 			readString(r, v, &baseUnits)
 		default:
-			r.failed = true
+			return false
 		}
+		return true
 	})
 	p.Amount = r.amount(baseUnits)
 }
@@ -504,19 +502,10 @@ func (r *wireReader) amount(baseUnits string) *big.Int {
 }
 
 // unquoteJSON returns the text of raw, a quoted JSON string, exactly as
-// encoding/json reads it. Text without escapes, control characters or
-// invalid UTF-8 is copied as it is; anything else is rare enough to leave to
-// encoding/json, which also rejects what is not JSON.
+// encoding/json reads it. Plain text is copied as it is; anything else is
+// left to encoding/json, which also rejects what is not JSON.
 func unquoteJSON(raw []byte) (string, bool) {
-	body := raw[1 : len(raw)-1]
-	plain := utf8.Valid(body)
-	for _, c := range body {
-		if c < 0x20 || c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if body := raw[1 : len(raw)-1]; plainText(body) {
 		return string(body), true
 	}
 	var s string
@@ -526,14 +515,16 @@ func unquoteJSON(raw []byte) (string, bool) {
 	return s, true
 }
 
-// plainKey reports whether key, an object key as fastjson unescaped it, is
-// certainly what encoding/json reads from the same input. Where the two
-// differ (an invalid escape or surrogate, a control character, invalid
-// UTF-8) fastjson's result keeps a backslash, a control character or
-// invalid UTF-8, or has U+FFFD, so a key with none of those is exact.
-func plainKey(key []byte) bool {
-	for i := 0; i < len(key); {
-		c := key[i]
+// plainText reports whether b, the text of a JSON string or key as
+// fastjson left it, is certainly what encoding/json reads from the same
+// input: it holds no backslash, control character, invalid UTF-8 or
+// U+FFFD. Where fastjson unescapes differently from encoding/json (an
+// invalid escape or surrogate, a control character, invalid UTF-8) its
+// result keeps one of those, so text with none of them is exact. Text
+// with one is rare enough to leave to encoding/json.
+func plainText(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == '\\' {
 				return false
@@ -541,7 +532,7 @@ func plainKey(key []byte) bool {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(key[i:])
+		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError {
 			return false
 		}
