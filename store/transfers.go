@@ -59,44 +59,41 @@ type TransferState struct {
 // one reservation space, are read with one command each, so a scanned
 // range costs a few commands whatever its number of transfers.
 func (s *Store) LookupTransfers(ctx context.Context, qs []TransferQuery) ([]TransferState, error) {
-	// A batch of fields of one key, read by one command, and the query
-	// each field answers.
+	// A batch of fields of one key (for a space: its padded amounts, read
+	// from its holder hash and its end-time set), and the query each field
+	// answers.
 	type batch struct {
-		key    string
+		keys   []string
 		fields []string
 		of     []int
 	}
-	add := func(batches map[string]*batch, order *[]*batch, key, field string, i int) {
-		b := batches[key]
+	add := func(batches map[string]*batch, order *[]*batch, keys []string, field string, i int) {
+		b := batches[keys[0]]
 		if b == nil {
-			b = &batch{key: key}
-			batches[key] = b
+			b = &batch{keys: keys}
+			batches[keys[0]] = b
 			*order = append(*order, b)
 		}
 		b.fields, b.of = append(b.fields, field), append(b.of, i)
 	}
-	byTransfer, holders, untils := map[string]*batch{}, map[string]*batch{}, map[string]*batch{}
-	var payOrder, holderOrder, untilOrder []*batch
+	byTransfer, bySpace := map[string]*batch{}, map[string]*batch{}
+	var transfers, spaces []*batch
 	for i, q := range qs {
 		k := s.spaceKeys(q.Space)
-		pad := PadAmount(q.Amount)
-		add(byTransfer, &payOrder, s.keys.PaymentsByTransfer(q.MerchantID), TransferKey(q.Chain, q.TxHash, q.LogIndex), i)
-		add(holders, &holderOrder, k[2], pad, i)
-		add(untils, &untilOrder, k[1], pad, i)
+		add(byTransfer, &transfers, []string{s.keys.PaymentsByTransfer(q.MerchantID)}, TransferKey(q.Chain, q.TxHash, q.LogIndex), i)
+		add(bySpace, &spaces, []string{k[2], k[1]}, PadAmount(q.Amount), i)
 	}
-	payCmds := make([]*redis.SliceCmd, len(payOrder))
-	holderCmds := make([]*redis.SliceCmd, len(holderOrder))
-	untilCmds := make([]*redis.FloatSliceCmd, len(untilOrder))
+	payCmds := make([]*redis.SliceCmd, len(transfers))
+	holderCmds := make([]*redis.SliceCmd, len(spaces))
+	untilCmds := make([]*redis.FloatSliceCmd, len(spaces))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for j, b := range payOrder {
-			payCmds[j] = p.HMGet(ctx, b.key, b.fields...)
+		for j, b := range transfers {
+			payCmds[j] = p.HMGet(ctx, b.keys[0], b.fields...)
 		}
-		for j, b := range holderOrder {
-			holderCmds[j] = p.HMGet(ctx, b.key, b.fields...)
-		}
-		for j, b := range untilOrder {
+		for j, b := range spaces {
+			holderCmds[j] = p.HMGet(ctx, b.keys[0], b.fields...)
 			// A missing member reads as 0, which no reservation ends at.
-			untilCmds[j] = p.ZMScore(ctx, b.key, b.fields...)
+			untilCmds[j] = p.ZMScore(ctx, b.keys[1], b.fields...)
 		}
 		return nil
 	})
@@ -104,20 +101,17 @@ func (s *Store) LookupTransfers(ctx context.Context, qs []TransferQuery) ([]Tran
 		return nil, fmt.Errorf("look up transfers: %w", err)
 	}
 	out := make([]TransferState, len(qs))
-	for j, b := range payOrder {
+	for j, b := range transfers {
 		for f, v := range payCmds[j].Val() {
 			out[b.of[f]].PaymentID, _ = v.(string)
 		}
 	}
-	for j, b := range holderOrder {
+	for j, b := range spaces {
+		untils := untilCmds[j].Val()
 		for f, v := range holderCmds[j].Val() {
-			out[b.of[f]].Holder, _ = v.(string)
-		}
-	}
-	for j, b := range untilOrder {
-		for f, until := range untilCmds[j].Val() {
 			i := b.of[f]
-			out[i].Live = out[i].Holder != "" && int64(until) > qs[i].At.UnixMilli()
+			out[i].Holder, _ = v.(string)
+			out[i].Live = out[i].Holder != "" && int64(untils[f]) > qs[i].At.UnixMilli()
 		}
 	}
 	return out, nil
