@@ -81,42 +81,37 @@ func (s *Store) ApplyMany(ctx context.Context, chs []Change) ([]error, error) {
 		r.idx = append(r.idx, i)
 		r.keys = append(r.keys, keys...)
 		r.args = append(r.args, args...)
+		r.args[0] = len(r.idx)
 	}
-	pending := runs
-	for attempt := 0; len(pending) > 0; attempt++ {
+	send := func(rs []*run) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, r := range pending {
-				if len(r.idx) > 0 {
-					r.args[0] = len(r.idx)
-					r.cmd = applyScript.EvalSha(ctx, p, r.keys, r.args...)
-				}
+			for _, r := range rs {
+				r.cmd = applyScript.EvalSha(ctx, p, r.keys, r.args...)
 			}
 			return nil
 		})
 		if err != nil && !isReply(err) {
-			return nil, fmt.Errorf("apply changes: %w", err)
+			return fmt.Errorf("apply changes: %w", err)
 		}
-		var missing []*run
-		for _, r := range pending {
-			if r.cmd != nil && redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") {
-				missing = append(missing, r)
-			}
-		}
-		if len(missing) == 0 || attempt > 0 {
-			break
-		}
-		// Redis lost its script cache (a restart, a failover): a run
-		// refused with NOSCRIPT made nothing, so it is sent again.
+		return nil
+	}
+	runs = slices.DeleteFunc(runs, func(r *run) bool { return len(r.idx) == 0 })
+	if err := send(runs); err != nil {
+		return nil, err
+	}
+	// Redis lost its script cache (a restart, a failover): a run refused
+	// with NOSCRIPT made nothing, so it is sent again.
+	missing := slices.DeleteFunc(slices.Clone(runs), func(r *run) bool { return !redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") })
+	if len(missing) > 0 {
 		if err := applyScript.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("load apply script: %w", err)
 		}
-		pending = missing
+		if err := send(missing); err != nil {
+			return nil, err
+		}
 	}
 	var outbox []string
 	for _, r := range runs {
-		if r.cmd == nil {
-			continue
-		}
 		res, err := r.cmd.Slice()
 		if err != nil || len(res) != len(r.idx)+1 {
 			if err == nil {
