@@ -375,13 +375,7 @@ func (s *Settler) settlePart(ctx context.Context, part []int, fresh []*sg.Paymen
 // from the stored state, so the order of the range decides which payment
 // came first, not the race between parts.
 func splitByCheckout(refs [][2]string, n int) [][]int {
-	if n <= 1 {
-		all := make([]int, len(refs))
-		for i := range all {
-			all[i] = i
-		}
-		return [][]int{all}
-	}
+	n = max(n, 1)
 	parts := make([][]int, n)
 	for i, r := range refs {
 		k := i % n // unmatched payments share no checkout
