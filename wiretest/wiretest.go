@@ -51,17 +51,13 @@ func New(tb testing.TB, seed uint64) *Gen {
 // Value returns a new T filled by g.
 func Value[T any](g *Gen) *T {
 	v := new(T)
-	g.Fill(v)
+	g.fill(reflect.ValueOf(v).Elem())
 	return v
 }
 
-// Fill fills what ptr points to: a string, a number, a bool, a *big.Int,
-// or a struct, map, slice or pointer of those. A uint8 is a token's
-// decimals, a *big.Int an amount.
-func (g *Gen) Fill(ptr any) {
-	g.fill(reflect.ValueOf(ptr).Elem())
-}
-
+// fill fills v: a string, a number, a bool, a *big.Int, or a struct, map,
+// slice or pointer of those. A uint8 is a token's decimals, a *big.Int an
+// amount.
 func (g *Gen) fill(v reflect.Value) {
 	if v.Type() == reflect.TypeFor[*big.Int]() {
 		v.Set(reflect.ValueOf(g.amount()))
