@@ -87,11 +87,33 @@ local holders, applied = hget(KEYS[5], tks), hget(KEYS[8], pids)
 -- Everything written once at the end: payments, events and their indexes,
 -- and each checkout's move between status indexes and on or off the expiry
 -- schedule (the net move, should a run change a checkout twice).
-local payments, bytx, paycos, payidx = {}, {}, {}, {}
+local payments, bytx, paycos = {}, {}, {}
 local unmatched, unmatchedOrder = {}, {}
-local events, eventidx, outbox = {}, {}, {}
-local typeidx, typeOrder = {}, {}
+local events, outbox = {}, {}
 local moves, moveOrder = {}, {}
+
+-- Members to add to or remove from sorted sets, by key, in the order the
+-- keys were first named. A run never adds and removes one member of one
+-- key. Scores of the id indexes are the string '0': a Lua number would be
+-- formatted with printf on every call.
+local zadds, zrems, zorder = {}, {}, {}
+local function zkey(key)
+  if zadds[key] == nil then
+    zadds[key], zrems[key] = {}, {}
+    zorder[#zorder + 1] = key
+  end
+end
+local function zadd(key, score, member)
+  zkey(key)
+  local t = zadds[key]
+  t[#t + 1] = score
+  t[#t + 1] = member
+end
+local function zrem(key, member)
+  zkey(key)
+  local t = zrems[key]
+  t[#t + 1] = member
+end
 
 for i = 1, n do
   local k = 10 + 4 * (i - 1)
@@ -141,8 +163,7 @@ for i = 1, n do
       payments[#payments + 1] = ARGV[a + 10]
       bytx[#bytx + 1] = tk
       bytx[#bytx + 1] = paymentID
-      payidx[#payidx + 1] = '0'
-      payidx[#payidx + 1] = paymentID
+      zadd(KEYS[6], '0', paymentID)
       if ARGV[a + 13] ~= '' then
         applied[paymentID] = ARGV[a + 13]
         paycos[#paycos + 1] = paymentID
@@ -157,81 +178,45 @@ for i = 1, n do
     if eventID ~= '' then
       events[#events + 1] = eventID
       events[#events + 1] = ARGV[a + 8]
-      eventidx[#eventidx + 1] = '0'
-      eventidx[#eventidx + 1] = eventID
+      zadd(KEYS[3], '0', eventID)
+      zadd(KEYS[k + 4], '0', eventID)
       outbox[#outbox + 1] = eventID
-      local tkey = KEYS[k + 4]
-      if typeidx[tkey] == nil then
-        typeidx[tkey] = {}
-        typeOrder[#typeOrder + 1] = tkey
-      end
-      local t = typeidx[tkey]
-      t[#t + 1] = '0'
-      t[#t + 1] = eventID
     end
     out[i] = nv
   end
 end
 
--- Members to add to (scores 0) or remove from sorted sets, by key, in the
--- order the keys were first named. Scores are the string '0': a Lua number
--- would be formatted with printf on every call.
-local zadd, zrem, zorder = {}, {}, {}
-local function zset(key)
-  if zadd[key] == nil then
-    zadd[key], zrem[key] = {}, {}
-    zorder[#zorder + 1] = key
-  end
-end
-local schedule, unschedule = {}, {}
 for _, id in ipairs(moveOrder) do
   local m = moves[id]
   if m.from ~= m.to then
-    zset(m.from)
-    local r = zrem[m.from]
-    r[#r + 1] = id
-    zset(m.to)
-    local t = zadd[m.to]
-    t[#t + 1] = '0'
-    t[#t + 1] = id
+    zrem(m.from, id)
+    zadd(m.to, '0', id)
   end
   if m.open then
-    schedule[#schedule + 1] = m.expiry
-    schedule[#schedule + 1] = id
+    zadd(KEYS[1], m.expiry, id)
   else
-    unschedule[#unschedule + 1] = id
+    zrem(KEYS[1], id)
   end
 end
-if #schedule > 0 then
-  redis.call('ZADD', KEYS[1], unpack(schedule))
-end
-if #unschedule > 0 then
-  redis.call('ZREM', KEYS[1], unpack(unschedule))
-end
 for _, id in ipairs(unmatchedOrder) do
-  zset(KEYS[7])
   if unmatched[id] then
-    local t = zadd[KEYS[7]]
-    t[#t + 1] = '0'
-    t[#t + 1] = id
+    zadd(KEYS[7], '0', id)
   else
-    local r = zrem[KEYS[7]]
-    r[#r + 1] = id
+    zrem(KEYS[7], id)
   end
 end
 for _, key in ipairs(zorder) do
-  if #zrem[key] > 0 then
-    redis.call('ZREM', key, unpack(zrem[key]))
+  if #zrems[key] > 0 then
+    redis.call('ZREM', key, unpack(zrems[key]))
   end
-  if #zadd[key] > 0 then
-    redis.call('ZADD', key, unpack(zadd[key]))
+  if #zadds[key] > 0 then
+    redis.call('ZADD', key, unpack(zadds[key]))
   end
 end
 
 if #payments > 0 then
   redis.call('HSET', KEYS[4], unpack(payments))
   redis.call('HSET', KEYS[5], unpack(bytx))
-  redis.call('ZADD', KEYS[6], unpack(payidx))
 end
 if #paycos > 0 then
   redis.call('HSET', KEYS[8], unpack(paycos))
@@ -239,10 +224,6 @@ end
 local pushed = 0
 if #events > 0 then
   redis.call('HSET', KEYS[2], unpack(events))
-  redis.call('ZADD', KEYS[3], unpack(eventidx))
-  for _, tkey in ipairs(typeOrder) do
-    redis.call('ZADD', tkey, unpack(typeidx[tkey]))
-  end
   if redis.call('ZCARD', KEYS[9]) > 0 then
     redis.call('RPUSH', KEYS[10], unpack(outbox))
     pushed = 1
