@@ -259,3 +259,99 @@ func TestApplyManyAcrossRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyPaymentWas: a change that carries the payment's state as it was
+// read is made only while the stored payment still has it, also when an
+// earlier change of the same run moved it on, so two writers deciding from
+// one reading make one change.
+func TestApplyPaymentWas(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	c := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	p := newPayment("mer_a", "0x01", "")
+	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: p}); err != nil {
+		t.Fatal(err)
+	}
+	read := store.StateOf(p) // pending, no checkout
+	confirmed := func(checkoutID string) *sg.Payment {
+		q := *p
+		q.Status, q.CheckoutID = sg.PaymentConfirmed, checkoutID
+		return &q
+	}
+	changes := []struct {
+		name string
+		ch   store.Change
+		want string // "" when made, else the refusal's reason
+	}{
+		{"confirmed as read", store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}, ""},
+		{"confirmed again from the same reading", store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}, "payment_changed"},
+		{"attached as the confirmation left it", store.Change{MerchantID: "mer_a", Checkout: moved(c, sg.StatusPaid), OldStatus: sg.StatusOpen, Payment: confirmed(c.ID),
+			PaymentWas: &store.PaymentState{Status: sg.PaymentConfirmed}}, ""},
+		{"attached again from the same reading", store.Change{MerchantID: "mer_a", Payment: confirmed(c.ID),
+			PaymentWas: &store.PaymentState{Status: sg.PaymentConfirmed}}, "payment_changed"},
+		{"a payment never stored", store.Change{MerchantID: "mer_a", Payment: newPayment("mer_a", "0x02", ""), PaymentWas: read}, "payment_changed"},
+		{"no state given: written as it is", store.Change{MerchantID: "mer_a", Payment: newPayment("mer_a", "0x03", "")}, ""},
+	}
+	chs := make([]store.Change, len(changes))
+	for i, c := range changes {
+		chs[i] = c.ch
+	}
+	errs, err := st.ApplyMany(ctx, chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range changes {
+		if c.want == "" {
+			if errs[i] != nil {
+				t.Errorf("%s: %v, want it made", c.name, errs[i])
+			}
+			continue
+		}
+		wantReason(t, errs[i], sg.ECONFLICT, c.want)
+	}
+	got, err := st.Payment(ctx, "mer_a", p.ID)
+	if err != nil || got.Status != sg.PaymentConfirmed || got.CheckoutID != c.ID {
+		t.Fatalf("payment = %+v %v, want confirmed and attached to %s", got, err, c.ID)
+	}
+	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}); !sg.IsCode(err, sg.ECONFLICT) {
+		t.Fatalf("a later run from the first reading: %v, want payment_changed", err)
+	}
+}
+
+// TestApplyRevertFreesPayment: a reverted payment pays no checkout any
+// more, so mined again it can pay another one.
+func TestApplyRevertFreesPayment(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	a := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+	b := putCheckout(t, st, "mer_a", false, t0.Add(time.Second), sg.StatusOpen, "")
+	p := newPayment("mer_a", "0x01", a.ID)
+	apply := func(ch store.Change) {
+		t.Helper()
+		if err := st.Apply(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p})
+	toB := *p
+	toB.CheckoutID = b.ID
+	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: &toB}); !sg.IsCode(err, sg.ECONFLICT) {
+		t.Fatalf("applied to b while it pays a: %v, want payment_already_attached", err)
+	}
+
+	reverted := *p
+	reverted.Status = sg.PaymentReverted // still naming a, which it paid
+	back := moved(a, sg.StatusOpen)
+	back.Version = 2
+	apply(store.Change{MerchantID: "mer_a", Checkout: back, OldStatus: sg.StatusProcessing, Payment: &reverted, PaymentWas: store.StateOf(p)})
+	if got, err := st.Payment(ctx, "mer_a", p.ID); err != nil || got.Status != sg.PaymentReverted || got.CheckoutID != a.ID {
+		t.Fatalf("reverted payment = %+v %v, want reverted, naming %s", got, err, a.ID)
+	}
+	if n, err := st.Client().HExists(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID).Result(); err != nil || n {
+		t.Fatalf("reverted payment still held by a checkout: %v %v", n, err)
+	}
+	apply(store.Change{MerchantID: "mer_a", Checkout: moved(b, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: &toB, PaymentWas: store.StateOf(&reverted)})
+	if co, err := st.Client().HGet(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID).Result(); err != nil || co != b.ID {
+		t.Fatalf("payment held by %q %v, want %s", co, err, b.ID)
+	}
+}

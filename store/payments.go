@@ -23,9 +23,26 @@ type Change struct {
 	Checkout   *sg.Checkout
 	OldStatus  sg.CheckoutStatus // the checkout's status when it was read
 	Payment    *sg.Payment
+	// PaymentWas, when set, is the payment's state when it was read: the
+	// change is made only if the stored payment still has it, so that two
+	// writers deciding from one reading (two confirmations, a confirmation
+	// and a revert, two attaches) make one change, not two.
+	PaymentWas *PaymentState
 	// Event records the change; one without Data gets the checkout as
 	// written by this change.
 	Event *sg.Event
+}
+
+// PaymentState is what decides a stored payment's next change: its status
+// and the checkout it names.
+type PaymentState struct {
+	Status     sg.PaymentStatus
+	CheckoutID string
+}
+
+// StateOf returns p's state; take it before changing p.
+func StateOf(p *sg.Payment) *PaymentState {
+	return &PaymentState{Status: p.Status, CheckoutID: p.CheckoutID}
 }
 
 // TransferKey names a transfer inside a merchant's payments.
@@ -35,9 +52,10 @@ func TransferKey(chain, txHash string, logIndex uint) string {
 
 // Apply makes ch in one step. It fails with conflict "checkout_changed"
 // when the checkout moved on since it was read, not_found when it is gone,
-// conflict "transfer_recorded" when another payment holds the transfer, and
-// conflict "payment_already_attached" when the payment pays another
-// checkout already.
+// conflict "payment_changed" when the payment is no longer as PaymentWas
+// says, conflict "transfer_recorded" when another payment holds the
+// transfer, and conflict "payment_already_attached" when the payment pays
+// another checkout already.
 func (s *Store) Apply(ctx context.Context, ch Change) error {
 	errs, err := s.ApplyMany(ctx, []Change{ch})
 	if err != nil {
@@ -157,7 +175,7 @@ func (s *Store) applyKeys(ch Change) []string {
 func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	k := s.keys
 	m := ch.MerchantID
-	args := make([]any, 13)
+	args := make([]any, 14)
 	keys := []string{k.Checkout(m, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.CheckoutStatusIndex(m, ch.Livemode, ""), k.EventTypeIndex(m, ch.Livemode, "")}
 	args[0], args[1], args[2], args[3], args[4], args[5] = "0", "0", "", "", "", "0"
 	var checkoutJSON []byte
@@ -180,13 +198,22 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 		args[6], args[7] = e.ID, sg.EncodeEvent(e, data)
 		keys[3] = k.EventTypeIndex(m, e.Livemode, e.Type)
 	}
-	args[8], args[9], args[10], args[11], args[12] = "", "", "", "0", ""
+	args[8], args[9], args[10], args[11], args[12], args[13] = "", "", "", "0", "", ""
 	if p := ch.Payment; p != nil {
-		unmatched := "0"
-		if p.CheckoutID == "" && p.Status != sg.PaymentReverted {
-			unmatched = "1"
+		// Where the payment stands: applied to its checkout, unmatched, or
+		// reverted, which frees it from the checkout it paid (the payment
+		// still names it) so that, mined again, it can pay another.
+		place, pays := "0", p.CheckoutID
+		switch {
+		case p.Status == sg.PaymentReverted:
+			place, pays = "-", ""
+		case p.CheckoutID == "":
+			place = "1"
 		}
-		args[8], args[9], args[10], args[11], args[12] = p.ID, p.AppendJSON(nil), TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched, p.CheckoutID
+		args[8], args[9], args[10], args[11], args[12] = p.ID, p.AppendJSON(nil), TransferKey(p.Chain, p.TxHash, p.LogIndex), place, pays
+		if w := ch.PaymentWas; w != nil {
+			args[13] = string(w.Status) + "/" + w.CheckoutID
+		}
 	}
 	return keys, args, nil
 }
@@ -206,6 +233,8 @@ func applyResult(ch Change, res any) error {
 			return sg.Errorf(sg.ENOTFOUND, "resource_missing", "id", "no such checkout")
 		case "VERSION":
 			return sg.Errorf(sg.ECONFLICT, "checkout_changed", "", "checkout changed concurrently")
+		case "PAYMENT":
+			return sg.Errorf(sg.ECONFLICT, "payment_changed", "", "payment changed concurrently")
 		case "TRANSFER":
 			return sg.Errorf(sg.ECONFLICT, "transfer_recorded", "", "this transfer is already recorded as another payment")
 		case "ATTACHED":

@@ -32,7 +32,7 @@
 -- KEYS[k+4] event type index   ZSET (scores 0, by id)
 --
 -- ARGV[1]  the number of changes n
--- then for change i, at a = 1 + 13*(i-1):
+-- then for change i, at a = 1 + 14*(i-1):
 -- ARGV[a+1]  '1' to change the checkout
 -- ARGV[a+2]  expected checkout version
 -- ARGV[a+3]  checkout json
@@ -44,15 +44,20 @@
 -- ARGV[a+9]  payment id ('' for none)
 -- ARGV[a+10] payment json
 -- ARGV[a+11] transfer key of the payment
--- ARGV[a+12] '1' if the payment is unmatched
+-- ARGV[a+12] '1' if the payment is unmatched, '-' if it was reverted (it
+--            pays no checkout any more, whichever it paid), else '0'
 -- ARGV[a+13] checkout the payment is applied to ('' for none)
+-- ARGV[a+14] the payment as it was read, "<status>/<checkout>", or '' to
+--            write it whatever it is now
 --
 -- Returns n+1 values: for each change its checkout's new version (0
 -- without a checkout) or the reason it was refused: NOTFOUND (no such
--- checkout), VERSION (the checkout changed since it was read), TRANSFER
--- (another payment already holds this transfer) or ATTACHED (the payment
--- is applied to another checkout already: a payment pays once); then 1 if
--- events went to the webhook outbox, else 0.
+-- checkout), VERSION (the checkout changed since it was read), PAYMENT
+-- (the payment changed since it was read), TRANSFER (another payment
+-- already holds this transfer) or ATTACHED (the payment is applied to
+-- another checkout already: a payment pays once); then 1 if events went to
+-- the webhook outbox, else 0.
+local per = 14
 local n = tonumber(ARGV[1])
 local out = {}
 
@@ -61,7 +66,7 @@ local out = {}
 -- sees the changes before it.
 local tks, pids = {}, {}
 for i = 1, n do
-  local a = 1 + 13 * (i - 1)
+  local a = 1 + per * (i - 1)
   if ARGV[a + 9] ~= '' then
     tks[#tks + 1] = ARGV[a + 11]
     if ARGV[a + 13] ~= '' then
@@ -87,7 +92,10 @@ local holders, applied = hget(KEYS[5], tks), hget(KEYS[8], pids)
 -- Everything written once at the end: payments, events and their indexes,
 -- and each checkout's move between status indexes and on or off the expiry
 -- schedule (the net move, should a run change a checkout twice).
-local payments, bytx, paycos = {}, {}, {}
+local payments, bytx = {}, {}
+-- payment id -> the checkout it pays, or false when a revert released it
+local paycos, paycoOrder = {}, {}
+local written = {} -- payment id -> json written by this run
 local unmatched, unmatchedOrder = {}, {}
 local events, outbox = {}, {}
 local moves, moveOrder = {}, {}
@@ -117,7 +125,7 @@ end
 
 for i = 1, n do
   local k = 10 + 4 * (i - 1)
-  local a = 1 + 13 * (i - 1)
+  local a = 1 + per * (i - 1)
   local changeCheckout = ARGV[a + 1] == '1'
   local paymentID = ARGV[a + 9]
   local refused = nil
@@ -128,6 +136,17 @@ for i = 1, n do
       refused = 'NOTFOUND'
     elseif v ~= ARGV[a + 2] then
       refused = 'VERSION'
+    end
+  end
+  if not refused and paymentID ~= '' and ARGV[a + 14] ~= '' then
+    local stored = written[paymentID] or redis.call('HGET', KEYS[4], paymentID)
+    local state = nil
+    local ok, p = pcall(cjson.decode, stored or '')
+    if ok and type(p) == 'table' then
+      state = tostring(p.status) .. '/' .. (p.checkout or '')
+    end
+    if state ~= ARGV[a + 14] then
+      refused = 'PAYMENT'
     end
   end
   if not refused and paymentID ~= '' then
@@ -161,13 +180,19 @@ for i = 1, n do
       holders[tk] = paymentID
       payments[#payments + 1] = paymentID
       payments[#payments + 1] = ARGV[a + 10]
+      written[paymentID] = ARGV[a + 10]
       bytx[#bytx + 1] = tk
       bytx[#bytx + 1] = paymentID
       zadd(KEYS[6], '0', paymentID)
-      if ARGV[a + 13] ~= '' then
-        applied[paymentID] = ARGV[a + 13]
-        paycos[#paycos + 1] = paymentID
-        paycos[#paycos + 1] = ARGV[a + 13]
+      if ARGV[a + 13] ~= '' or ARGV[a + 12] == '-' then
+        if paycos[paymentID] == nil then
+          paycoOrder[#paycoOrder + 1] = paymentID
+        end
+        if ARGV[a + 13] ~= '' then
+          applied[paymentID], paycos[paymentID] = ARGV[a + 13], ARGV[a + 13]
+        else
+          applied[paymentID], paycos[paymentID] = nil, false
+        end
       end
       if unmatched[paymentID] == nil then
         unmatchedOrder[#unmatchedOrder + 1] = paymentID
@@ -218,8 +243,20 @@ if #payments > 0 then
   redis.call('HSET', KEYS[4], unpack(payments))
   redis.call('HSET', KEYS[5], unpack(bytx))
 end
-if #paycos > 0 then
-  redis.call('HSET', KEYS[8], unpack(paycos))
+local pays, released = {}, {}
+for _, id in ipairs(paycoOrder) do
+  if paycos[id] then
+    pays[#pays + 1] = id
+    pays[#pays + 1] = paycos[id]
+  else
+    released[#released + 1] = id
+  end
+end
+if #released > 0 then
+  redis.call('HDEL', KEYS[8], unpack(released))
+end
+if #pays > 0 then
+  redis.call('HSET', KEYS[8], unpack(pays))
 end
 local pushed = 0
 if #events > 0 then
