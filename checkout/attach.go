@@ -28,6 +28,18 @@ func (s *Settler) ListPayments(ctx context.Context, merchantID string, f store.P
 // expiry or cancelation), and more is paid with exception overpaid
 // (checkout.overpaid).
 func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
+	for range maxCASRetries {
+		c, err := s.attach(ctx, merchantID, paymentID, checkoutID)
+		if hasReason(err, "payment_changed") {
+			continue // attached, or reverted, meanwhile: judge it again
+		}
+		return c, err
+	}
+	return nil, sg.Errorf(sg.ECONFLICT, "payment_busy", "", "payment %s kept changing", paymentID)
+}
+
+// attach is one attempt of Attach, from one reading of the payment.
+func (s *Settler) attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
 	p, err := s.store.Payment(ctx, merchantID, paymentID)
 	if err != nil {
 		return nil, err
@@ -39,7 +51,7 @@ func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID 
 		return nil, sg.Errorf(sg.ECONFLICT, "payment_not_confirmed", "", "only a confirmed payment can be attached; this one is %s", p.Status)
 	}
 	var out *sg.Checkout
-	err = s.onCheckout(ctx, merchantID, checkoutID, p, func(c *sg.Checkout, now time.Time) (string, error) {
+	err = s.onCheckout(ctx, merchantID, checkoutID, p, store.StateOf(p), func(c *sg.Checkout, now time.Time) (string, error) {
 		out = c
 		if c.Livemode != p.Livemode {
 			return "", sg.Errorf(sg.ENOTFOUND, "resource_missing", "checkout", "no such checkout")
@@ -63,7 +75,6 @@ func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID 
 		return judge(c, received, p.Decimals, c.Status != sg.StatusOpen || now.Unix() >= c.ExpiresAt, now)
 	})
 	if err != nil {
-		p.CheckoutID = ""
 		return nil, err
 	}
 	return out, nil

@@ -435,12 +435,14 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 		return err
 	}
 	p, err := s.store.PaymentByTransfer(ctx, owner, chain.ID, t.TxHash, t.LogIndex)
+	var was *store.PaymentState
 	switch {
 	case err == nil && p.Status != sg.PaymentReverted:
 		return nil // seen before: nothing changes
 	case err == nil:
 		// Reverted by a reorg and now in a block again: the same payment
 		// comes back and is matched again.
+		was = store.StateOf(p)
 	case sg.IsCode(err, sg.ENOTFOUND):
 		p = newPayment(chain, tok, t, to, owner, s.now())
 	default:
@@ -461,7 +463,7 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 		// No checkout reserved this amount (or its late window had ended
 		// when the block was made): an unmatched payment, announced once
 		// it is final.
-		if err := s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p}); err != nil {
+		if err := s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p, PaymentWas: was}); err != nil {
 			return err
 		}
 		s.Observe(chain.ID, "unmatched")
@@ -470,7 +472,7 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 	if err != nil {
 		return err
 	}
-	err = s.onCheckout(ctx, owner, holder, p, func(c *sg.Checkout, now time.Time) (string, error) {
+	err = s.onCheckout(ctx, owner, holder, p, was, func(c *sg.Checkout, now time.Time) (string, error) {
 		return applyMatch(c, p, now)
 	})
 	if err == nil {
@@ -508,8 +510,11 @@ func applyMatch(c *sg.Checkout, p *sg.Payment, now time.Time) (string, error) {
 
 // onCheckout applies change to the latest version of a checkout together
 // with payment p (whose CheckoutID it sets), retrying when another writer
-// got there first. change returns the event type to record, or "".
-func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string, p *sg.Payment, change func(c *sg.Checkout, now time.Time) (string, error)) error {
+// got there first. was is p's state when it was read (nil for a new
+// payment): when the stored payment moved on since, nothing is written and
+// the error is conflict "payment_changed". change returns the event type
+// to record, or "".
+func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string, p *sg.Payment, was *store.PaymentState, change func(c *sg.Checkout, now time.Time) (string, error)) error {
 	for range maxCASRetries {
 		c, err := s.store.Checkout(ctx, merchantID, checkoutID)
 		if err != nil {
@@ -526,13 +531,19 @@ func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string,
 		if typ != "" {
 			evt = newEvent(c, typ, now)
 		}
-		err = s.store.Apply(ctx, store.Change{MerchantID: merchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})
-		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+		err = s.store.Apply(ctx, store.Change{MerchantID: merchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, PaymentWas: was, Event: evt})
+		if hasReason(err, "checkout_changed") {
 			continue
 		}
 		return err
 	}
 	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
+}
+
+// hasReason reports whether err is a Stablegate error with the reason.
+func hasReason(err error, reason string) bool {
+	e := sg.ErrorOf(err)
+	return e != nil && e.Reason == reason
 }
 
 // Confirmed settles the chain's pending payments that satisfy their
@@ -605,6 +616,11 @@ func (s *Settler) confirmPending(ctx context.Context, chain *chains.Chain, h cha
 	} else {
 		err = s.confirm(ctx, p)
 	}
+	if hasReason(err, "payment_changed") {
+		// Another writer (a replica that took over the chain, a reorg)
+		// changed it since it was read: the next round judges it again.
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -619,7 +635,11 @@ func transferOf(p *sg.Payment) chains.Transfer {
 	}
 }
 
+// confirm settles a pending payment as read from the store: it pays its
+// checkout, or is announced as unmatched. It fails with conflict
+// "payment_changed" when the stored payment is no longer as read.
 func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
+	was := store.StateOf(p)
 	p.Status = sg.PaymentConfirmed
 	p.ConfirmedAt = s.now().Unix()
 	if p.CheckoutID == "" {
@@ -627,9 +647,9 @@ func (s *Settler) confirm(ctx context.Context, p *sg.Payment) error {
 		if err != nil {
 			return err
 		}
-		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, Event: evt})
+		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, PaymentWas: was, Event: evt})
 	}
-	return s.onCheckout(ctx, p.MerchantID, p.CheckoutID, p, func(c *sg.Checkout, now time.Time) (string, error) {
+	return s.onCheckout(ctx, p.MerchantID, p.CheckoutID, p, was, func(c *sg.Checkout, now time.Time) (string, error) {
 		if c.Status == sg.StatusPaid {
 			// Already paid by another payment of the same amount.
 			c.Exception = sg.ExceptionMultiple
@@ -713,13 +733,7 @@ func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) er
 			return err
 		}
 		for _, ref := range refs {
-			p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
-			if err == nil && p.Status == sg.PaymentPending {
-				if err = s.revert(ctx, p); err == nil {
-					s.Observe(chain, "reverted")
-				}
-			}
-			if err != nil && !sg.IsCode(err, sg.ENOTFOUND) {
+			if err := s.revertPending(ctx, chain, ref); err != nil {
 				return err
 			}
 			if err := s.store.RemovePending(ctx, chain, ref); err != nil {
@@ -732,17 +746,45 @@ func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) er
 	}
 }
 
-// revert marks a payment reverted and moves its checkout back to the state
-// it had before the payment: canceled, expired if its time has passed, or
-// open. It records payment.reverted.
+// revertPending reverts the payment of a pending entry if it is still
+// pending, reading it again when another writer changed it meanwhile.
+func (s *Settler) revertPending(ctx context.Context, chain string, ref store.PendingRef) error {
+	for range maxCASRetries {
+		p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
+		switch {
+		case sg.IsCode(err, sg.ENOTFOUND):
+			return nil
+		case err != nil:
+			return err
+		case p.Status != sg.PaymentPending:
+			return nil
+		}
+		err = s.revert(ctx, p)
+		if hasReason(err, "payment_changed") {
+			continue
+		}
+		if err == nil {
+			s.Observe(chain, "reverted")
+		}
+		return err
+	}
+	return sg.Errorf(sg.ECONFLICT, "payment_busy", "", "payment %s kept changing", ref.PaymentID)
+}
+
+// revert marks a pending payment, as read from the store, reverted and
+// moves its checkout back to the state it had before the payment:
+// canceled, expired if its time has passed, or open. It records
+// payment.reverted. It fails with conflict "payment_changed" when the
+// stored payment is no longer as read.
 func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
+	was := store.StateOf(p)
 	p.Status = sg.PaymentReverted
 	evt, err := paymentEvent(p, sg.EventPaymentReverted, s.now())
 	if err != nil {
 		return err
 	}
 	if p.CheckoutID == "" {
-		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, Event: evt})
+		return s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: p.Livemode, Payment: p, PaymentWas: was, Event: evt})
 	}
 	checkoutID := p.CheckoutID
 	for range maxCASRetries {
@@ -763,8 +805,8 @@ func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
 			c.Status = statusBefore(c, now) // the reverse of a recorded transition, not a new one
 			c.PaidWith, c.AmountDue, c.AmountReceived = nil, "", ""
 		}
-		err = s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, Event: evt})
-		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+		err = s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, PaymentWas: was, Event: evt})
+		if hasReason(err, "checkout_changed") {
 			continue
 		}
 		return err

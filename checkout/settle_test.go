@@ -537,3 +537,159 @@ func TestSettleKeepsIndexesExact(t *testing.T) {
 		t.Fatalf("reopened checkout: in the open index %v, on the schedule %v; want both", in(openIndex), in(schedule))
 	}
 }
+
+// held is a chains.Verifier that holds each check until the test lets it
+// go, then answers canonical: the settler has read the payment and decided,
+// and the test changes the payment before the settler writes.
+type held struct{ entered, release chan struct{} }
+
+func (h held) Canonical(ctx context.Context, _ chains.Transfer) (bool, error) {
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// TestConfirmRace: a settler confirming a payment it read as pending writes
+// nothing when another writer (a replica that took over the chain, a reorg)
+// changed the payment in between: the checkout is paid once, with no
+// exception, and each event is recorded once.
+func TestConfirmRace(t *testing.T) {
+	tests := []struct {
+		name      string
+		amount    func(f *settleFixture) *big.Int
+		meanwhile func(f *settleFixture, other *checkout.Settler) error
+		status    sg.CheckoutStatus
+		payment   sg.PaymentStatus
+		events    map[string]int
+	}{
+		{
+			name:   "confirmed by another replica",
+			amount: (*settleFixture).reserved,
+			meanwhile: func(f *settleFixture, other *checkout.Settler) error {
+				return other.Confirmed(f.ctx, settleChain, chains.Heights{Head: 10}, verdicts{})
+			},
+			status: sg.StatusPaid, payment: sg.PaymentConfirmed,
+			events: map[string]int{sg.EventCheckoutPaid: 1, sg.EventPaymentReverted: 0},
+		},
+		{
+			name:   "reverted by a reorg",
+			amount: (*settleFixture).reserved,
+			meanwhile: func(f *settleFixture, other *checkout.Settler) error {
+				return other.Reorg(f.ctx, settleChain, 10)
+			},
+			status: sg.StatusOpen, payment: sg.PaymentReverted,
+			events: map[string]int{sg.EventCheckoutPaid: 0, sg.EventPaymentReverted: 1},
+		},
+		{
+			name:   "unmatched, announced by another replica",
+			amount: func(*settleFixture) *big.Int { return big.NewInt(12_345) },
+			meanwhile: func(f *settleFixture, other *checkout.Settler) error {
+				return other.Confirmed(f.ctx, settleChain, chains.Heights{Head: 10}, verdicts{})
+			},
+			status: sg.StatusOpen, payment: sg.PaymentConfirmed,
+			events: map[string]int{sg.EventPaymentUnmatched: 1, sg.EventCheckoutPaid: 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSettleFixture(t)
+			tr := f.transfer(tt.amount(f), 10)
+			f.see(tr)
+			other := checkout.NewSettler(f.st, f.reg, f.clock.Now, slog.New(slog.DiscardHandler))
+			h := held{entered: make(chan struct{}, 1), release: make(chan struct{})}
+			done := make(chan error, 1)
+			go func() { done <- f.settler.Confirmed(f.ctx, settleChain, chains.Heights{Head: 10}, h) }()
+			<-h.entered
+			if err := tt.meanwhile(f, other); err != nil {
+				t.Fatal(err)
+			}
+			close(h.release)
+			if err := <-done; err != nil {
+				t.Fatalf("Confirmed after the payment changed: %v", err)
+			}
+			f.wantState(tt.status, sg.ExceptionNone)
+			if p := f.payment(tr); p.Status != tt.payment {
+				t.Fatalf("payment %s, want %s", p.Status, tt.payment)
+			}
+			for typ, n := range tt.events {
+				f.wantEvents(typ, n)
+			}
+			if slices.Contains(f.outcomes, settleChain+":confirmed") {
+				t.Fatalf("the settler that lost the race observed %v", f.outcomes)
+			}
+		})
+	}
+}
+
+// TestAttachOneCheckoutRace: attaches of one payment to one checkout at
+// once count its amount once.
+func TestAttachOneCheckoutRace(t *testing.T) {
+	const attaches = 4
+	for round := range 10 {
+		f := newSettleFixture(t)
+		units, _ := sg.ParseUnits("30", 18) // short of the price of 50
+		tr := f.transfer(units, 10)
+		f.see(tr)
+		f.confirm(10, nil)
+		p := f.payment(tr)
+		errs := make(chan error, attaches)
+		for range attaches {
+			go func() {
+				_, err := f.settler.Attach(f.ctx, f.m.ID, p.ID, f.co.ID)
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range attaches {
+			if err := <-errs; err == nil {
+				ok++
+			} else if e := sg.ErrorOf(err); e == nil || e.Reason != "payment_already_attached" {
+				t.Fatalf("round %d: attach failed with %v", round, err)
+			}
+		}
+		c := f.checkout()
+		if ok != 1 || c.Status != sg.StatusOpen || c.Exception != sg.ExceptionUnderpaid || c.AmountReceived != "30.00" {
+			t.Fatalf("round %d: %d attaches succeeded, checkout %s/%q received %s; want 1, open/underpaid received 30.00",
+				round, ok, c.Status, c.Exception, c.AmountReceived)
+		}
+	}
+}
+
+// TestSettleRevertedPaysAnotherCheckout: a payment reverted by a reorg pays
+// no checkout any more; mined again after its checkout's reservation ended
+// and another checkout took the amount, it pays that one.
+func TestSettleRevertedPaysAnotherCheckout(t *testing.T) {
+	f := newSettleFixture(t)
+	f.setSettings(f.m.ID, 5, 1, 0) // one amount per price, no late window
+	params := checkout.CreateParams{Price: "60.00", PaymentMethods: []sg.PaymentMethod{{Chain: settleChain, Token: "USDT"}}}
+	a := f.create(f.p, params)
+	tr := f.transfer(a.Methods[0].Amount, 10)
+	f.see(tr)
+	f.clock.Set(time.Unix(a.LateUntil, 0).Add(time.Second))
+	b := f.create(f.p, params)
+	if b.Methods[0].Amount.Cmp(a.Methods[0].Amount) != 0 {
+		t.Fatalf("b reserved %s, want a's %s once a's reservation ended", b.Methods[0].Amount, a.Methods[0].Amount)
+	}
+	if err := f.settler.Reorg(f.ctx, settleChain, 10); err != nil {
+		t.Fatal(err)
+	}
+	tr.BlockNumber, tr.BlockHash, tr.BlockTime = 11, "0xother", f.clock.Now().Unix()
+	f.see(tr)
+	f.confirm(11, nil)
+	for _, c := range []struct {
+		id     string
+		status sg.CheckoutStatus
+	}{{a.ID, sg.StatusExpired}, {b.ID, sg.StatusPaid}} {
+		got, err := f.st.Checkout(f.ctx, f.m.ID, c.id)
+		if err != nil || got.Status != c.status || got.Exception != sg.ExceptionNone {
+			t.Fatalf("checkout %s: %v %v, want %s", c.id, got, err, c.status)
+		}
+	}
+	if p := f.payment(tr); p.Status != sg.PaymentConfirmed || p.CheckoutID != b.ID {
+		t.Fatalf("payment %s of %s, want confirmed, paying %s", p.Status, p.CheckoutID, b.ID)
+	}
+}
