@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +75,7 @@ func batches(b *testing.B, f *settleFixture, ts []chains.Transfer, fn func([]cha
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logs/s")
 }
 
@@ -87,8 +89,13 @@ func BenchmarkMatchTransfers(b *testing.B) {
 	f, ts := reservedFixture(b)
 	batches(b, f, ts, func(batch []chains.Transfer) error {
 		ms, err := f.settler.Match(f.ctx, settleChain, batch)
-		if err == nil && (len(ms) != len(batch) || ms[0].Checkout == "") {
+		if err == nil && len(ms) != len(batch) {
 			err = fmt.Errorf("matched %d of %d transfers", len(ms), len(batch))
+		}
+		for _, m := range ms {
+			if err == nil && (m.Checkout == "" || m.PaymentID != "") {
+				err = fmt.Errorf("transfer %s: checkout %q, payment %q; want a reservation's checkout and no payment", m.Transfer.ID(), m.Checkout, m.PaymentID)
+			}
 		}
 		return err
 	})
@@ -106,6 +113,15 @@ func BenchmarkSettleTransfers(b *testing.B) {
 		b.Fatalf("at most %d transfers: each pays one checkout", len(ts))
 	}
 	batches(b, f, ts, func(batch []chains.Transfer) error { return f.settler.Transfers(f.ctx, settleChain, batch) })
+	if !allMatched(f.outcomes, b.N) {
+		b.Fatalf("outcomes of %d transfers: %d, not all %q", b.N, len(f.outcomes), settleChain+":matched")
+	}
+}
+
+// allMatched reports whether the settler observed n outcomes, each a
+// transfer settled on its reservation's checkout.
+func allMatched(outcomes []string, n int) bool {
+	return len(outcomes) == n && !slices.ContainsFunc(outcomes, func(o string) bool { return o != settleChain+":matched" })
 }
 
 // BenchmarkRescanTransfers measures the settler on transfers it has
@@ -121,5 +137,12 @@ func BenchmarkRescanTransfers(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	if !allMatched(f.outcomes, seen) {
+		b.Fatalf("outcomes of the %d transfers settled before the rescan: %d, not all %q", seen, len(f.outcomes), settleChain+":matched")
+	}
+	f.outcomes = nil
 	batches(b, f, ts[:seen], func(batch []chains.Transfer) error { return f.settler.Transfers(f.ctx, settleChain, batch) })
+	if len(f.outcomes) != 0 {
+		b.Fatalf("the rescan changed %d payments, want none", len(f.outcomes))
+	}
 }
