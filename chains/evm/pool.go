@@ -516,7 +516,23 @@ var _ Verifier = (*Pool)(nil)
 // an error, not a verdict: a lagging or load-balanced endpoint must never
 // revert a real payment, and a chain that really got shorter is a reorg the
 // watcher reports itself.
+//
+// A transfer one endpoint says is gone is checked again after the majority
+// spoke, as the watcher does before a reorg: a payment reverted here is
+// never scanned again, so one forked endpoint must not revert it.
 func (p *Pool) Canonical(ctx context.Context, t chains.Transfer) (bool, error) {
+	ok, err := p.canonical(ctx, t)
+	if err == nil && !ok && len(p.eps) > 1 {
+		p.Probe(ctx)
+		if ok, err = p.canonical(ctx, t); ok {
+			p.log.Warn("an rpc endpoint said a transfer left the chain; the majority did not", "transfer", t.ID())
+		}
+	}
+	return ok, err
+}
+
+// canonical is Canonical's verdict on the best endpoint alone.
+func (p *Pool) canonical(ctx context.Context, t chains.Transfer) (bool, error) {
 	var ok bool
 	err := p.do(ctx, "verify transfer", func(ctx context.Context, c conn) error {
 		ok = false

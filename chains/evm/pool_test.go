@@ -200,6 +200,35 @@ func TestForkedEndpointCausesNoReorg(t *testing.T) {
 	}
 }
 
+// TestForkedEndpointRevertsNothing: when the best endpoint lies about the
+// block of a transfer being confirmed, the majority decides: the transfer
+// is still canonical and the liar is demoted. A transfer that really left
+// the chain is still found gone.
+func TestForkedEndpointRevertsNothing(t *testing.T) {
+	t.Parallel()
+	d := startDevnet(t)
+	liar, second := newFaultProxy(t, d.RPCURL()), newFaultProxy(t, d.RPCURL())
+	f := newFixture(t, d, fixtureOpts{
+		urls:    func(good string) []string { return []string{liar.URL(), good, second.URL()} },
+		poolCfg: evm.PoolConfig{ProbeInterval: time.Hour},
+	})
+	tx := f.pay(d.Token(devnet.USDT), f.watched, 5)
+	f.mine(1)
+	tr := f.expect(tx, f.watched, 5)
+	liar.set(func(p *faultProxy) { p.forkHash = true })
+	if ok, err := f.pool.Canonical(t.Context(), tr); err != nil || !ok {
+		t.Fatalf("Canonical with the best endpoint lying = %v, %v; want true", ok, err)
+	}
+	if st := f.pool.Status(); st[0].Reason != "forked" {
+		t.Fatalf("status %+v, want endpoint 0 demoted as forked", st)
+	}
+	gone := tr
+	gone.BlockHash = common.Hash{1}.Hex()
+	if ok, err := f.pool.Canonical(t.Context(), gone); err != nil || ok {
+		t.Fatalf("Canonical of a transfer in another block = %v, %v; want false", ok, err)
+	}
+}
+
 // TestWrongChainEndpoint: an endpoint of another chain (another chain id) is
 // never used.
 func TestWrongChainEndpoint(t *testing.T) {
