@@ -2,12 +2,15 @@ package checkout_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"math/big"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/chains"
@@ -522,6 +525,9 @@ func TestSettleKeepsIndexesExact(t *testing.T) {
 	openIndex, schedule := k.CheckoutStatusIndex(f.m.ID, false, string(sg.StatusOpen)), k.Expiries(f.m.ID)
 	in := func(key string) bool {
 		_, err := f.st.Client().ZScore(f.ctx, key, f.co.ID).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatalf("read index %s: %v", key, err)
+		}
 		return err == nil
 	}
 	f.see(f.transfer(f.reserved(), 10))

@@ -111,6 +111,9 @@ func TestCrashLosesNothing(t *testing.T) {
 		leader := gw.holdsLease()
 		gw.kill()
 		t.Logf("kill %d: SIGKILL after %d of %d transfers sent (lease held: %t)", gw.kills, sent.Load(), crashCheckouts, leader)
+		if leader != (k != early) {
+			t.Fatalf("kill %d: lease held %t; want the process waiting for the lease killed once and the holder the other times", gw.kills, leader)
+		}
 		lastStart = time.Now()
 		gw.start()
 	}

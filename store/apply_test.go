@@ -203,7 +203,7 @@ func TestApplyManyNetMove(t *testing.T) {
 // restart, a failover) gets the apply script again, and each change is
 // made once.
 func TestApplyManyAfterScriptFlush(t *testing.T) {
-	st := storetest.New(t)
+	st := storetest.NewPrivate(t) // no other test loads the script meanwhile
 	ctx := context.Background()
 	c := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
 	p := newPayment("mer_a", "0x01", c.ID)
@@ -228,7 +228,7 @@ func TestApplyManyAfterScriptFlush(t *testing.T) {
 // by several runs in order, a later run seeing what an earlier one wrote,
 // also when Redis has lost its script cache and every run is sent again.
 func TestApplyManyAcrossRuns(t *testing.T) {
-	st := storetest.New(t)
+	st := storetest.NewPrivate(t) // no other test loads the script meanwhile
 	ctx := context.Background()
 	if err := st.Client().ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)

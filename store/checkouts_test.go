@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/store"
@@ -46,6 +49,9 @@ func putCheckout(t testing.TB, st *store.Store, merchantID string, live bool, at
 func inIndex(t testing.TB, st *store.Store, key, id string) bool {
 	t.Helper()
 	_, err := st.Client().ZScore(context.Background(), key, id).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatalf("read index %s: %v", key, err)
+	}
 	return err == nil
 }
 

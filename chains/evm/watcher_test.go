@@ -521,8 +521,12 @@ func TestLease(t *testing.T) {
 	// stale fencing token and is refused. (What it gave its sink again is
 	// why a Sink must be idempotent.)
 	a.mine(1)
+	scans := a.proxy.callCount("eth_getLogs")
 	if err := a.w.Tick(t.Context()); !errors.Is(err, evm.ErrNotLeader) {
 		t.Fatalf("the old holder's Tick = %v, want ErrNotLeader", err)
+	}
+	if a.proxy.callCount("eth_getLogs") == scans {
+		t.Fatal("the old holder did not scan: its stale fencing token was never put to the test")
 	}
 	if b.cursor() != head {
 		t.Fatalf("cursor %d after the old holder's tick, want %d as b left it", b.cursor(), head)

@@ -7,7 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
@@ -76,4 +79,41 @@ func Flush(rdb redis.UniversalClient, prefix string) {
 	if len(batch) > 0 {
 		rdb.Del(ctx, batch...)
 	}
+}
+
+// NewPrivate returns a store on a redis-server of the test's own, started
+// on a free loopback port and stopped when the test ends: for tests that
+// change the whole server (its script cache), which would race with the
+// other packages' tests on the shared one. The test fails when
+// redis-server is not installed.
+func NewPrivate(t testing.TB) *store.Store {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("storetest: redis-server is required on PATH (run .ci/run): %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("storetest: start redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})
+	t.Cleanup(func() { _ = rdb.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("storetest: the test's redis-server on port %d did not answer", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return store.New(rdb, Prefix())
 }
