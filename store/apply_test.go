@@ -37,6 +37,37 @@ func newEvent(merchantID, typ string) *sg.Event {
 	return &sg.Event{ID: sg.NewID(sg.PrefixEvent, t0.Add(time.Second)), Object: "event", Type: typ, Created: t0.Unix(), MerchantID: merchantID}
 }
 
+// tableChange is a change of a table test and the outcome it wants.
+type tableChange struct {
+	name string
+	ch   store.Change
+	want string // "" when made, else the refusal's reason
+}
+
+// applyTable makes the changes in one ApplyMany call, checks each outcome,
+// and returns the changes as made.
+func applyTable(t *testing.T, st *store.Store, changes []tableChange) []store.Change {
+	t.Helper()
+	chs := make([]store.Change, len(changes))
+	for i, c := range changes {
+		chs[i] = c.ch
+	}
+	errs, err := st.ApplyMany(context.Background(), chs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range changes {
+		if c.want == "" {
+			if errs[i] != nil {
+				t.Errorf("%s: %v, want it made", c.name, errs[i])
+			}
+			continue
+		}
+		wantReason(t, errs[i], sg.ECONFLICT, c.want)
+	}
+	return chs
+}
+
 // TestApplyManyInOneRun: the changes of one merchant and mode are made by
 // one script run, in order, each checked against what the ones before it
 // wrote, and one refused change leaves the others made.
@@ -57,11 +88,7 @@ func TestApplyManyInOneRun(t *testing.T) {
 	p1again.CheckoutID = b.ID
 	processing := newEvent("mer_a", sg.EventCheckoutProcessing)
 	canceled := newEvent("mer_a", sg.EventCheckoutCanceled)
-	changes := []struct {
-		name string
-		ch   store.Change
-		want string // "" when made, else the refusal's reason
-	}{
+	changes := []tableChange{
 		{"a payment moves a to processing", store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p1, Event: processing}, ""},
 		{"a second writer read a before the first", store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p2}, "checkout_changed"},
 		{"another payment of p1's transfer", store.Change{MerchantID: "mer_a", Payment: p3}, "transfer_recorded"},
@@ -70,23 +97,7 @@ func TestApplyManyInOneRun(t *testing.T) {
 		{"an unmatched payment", store.Change{MerchantID: "mer_a", Payment: p4}, ""},
 		{"another merchant's payment", store.Change{MerchantID: "mer_b", Checkout: moved(other, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p5}, ""},
 	}
-	chs := make([]store.Change, len(changes))
-	for i, c := range changes {
-		chs[i] = c.ch
-	}
-	errs, err := st.ApplyMany(ctx, chs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range changes {
-		if c.want == "" {
-			if errs[i] != nil {
-				t.Errorf("%s: %v, want it made", c.name, errs[i])
-			}
-			continue
-		}
-		wantReason(t, errs[i], sg.ECONFLICT, c.want)
-	}
+	chs := applyTable(t, st, changes)
 	if chs[0].Checkout.Version != 2 || chs[4].Checkout.Version != 2 || chs[1].Checkout.Version != 1 {
 		t.Errorf("versions after the run: a %d, b %d, the losing writer's %d; want 2, 2 and 1 left alone",
 			chs[0].Checkout.Version, chs[4].Checkout.Version, chs[1].Checkout.Version)
@@ -278,11 +289,7 @@ func TestApplyPaymentWas(t *testing.T) {
 		q.Status, q.CheckoutID = sg.PaymentConfirmed, checkoutID
 		return &q
 	}
-	changes := []struct {
-		name string
-		ch   store.Change
-		want string // "" when made, else the refusal's reason
-	}{
+	changes := []tableChange{
 		{"confirmed as read", store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}, ""},
 		{"confirmed again from the same reading", store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}, "payment_changed"},
 		{"attached as the confirmation left it", store.Change{MerchantID: "mer_a", Checkout: moved(c, sg.StatusPaid), OldStatus: sg.StatusOpen, Payment: confirmed(c.ID),
@@ -292,23 +299,7 @@ func TestApplyPaymentWas(t *testing.T) {
 		{"a payment never stored", store.Change{MerchantID: "mer_a", Payment: newPayment("mer_a", "0x02", ""), PaymentWas: read}, "payment_changed"},
 		{"no state given: written as it is", store.Change{MerchantID: "mer_a", Payment: newPayment("mer_a", "0x03", "")}, ""},
 	}
-	chs := make([]store.Change, len(changes))
-	for i, c := range changes {
-		chs[i] = c.ch
-	}
-	errs, err := st.ApplyMany(ctx, chs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range changes {
-		if c.want == "" {
-			if errs[i] != nil {
-				t.Errorf("%s: %v, want it made", c.name, errs[i])
-			}
-			continue
-		}
-		wantReason(t, errs[i], sg.ECONFLICT, c.want)
-	}
+	applyTable(t, st, changes)
 	got, err := st.Payment(ctx, "mer_a", p.ID)
 	if err != nil || got.Status != sg.PaymentConfirmed || got.CheckoutID != c.ID {
 		t.Fatalf("payment = %+v %v, want confirmed and attached to %s", got, err, c.ID)

@@ -250,6 +250,23 @@ func (f *fixture) mine(n int) uint64 {
 	return f.head()
 }
 
+// fork makes the chain branch off below block n: the next blocks mined
+// replace n and the ones after it. With drop, the new branch leaves out
+// the transactions of the orphaned blocks; without, it includes them again.
+func (f *fixture) fork(n uint64, drop bool) {
+	f.t.Helper()
+	parent, err := f.eth.HeaderByNumber(f.t.Context(), new(big.Int).SetUint64(n-1))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.d.Backend().Fork(parent.Hash()); err != nil {
+		f.t.Fatalf("Fork: %v", err)
+	}
+	if drop {
+		f.d.Backend().Rollback()
+	}
+}
+
 func (f *fixture) head() uint64 {
 	f.t.Helper()
 	n, err := f.eth.BlockNumber(f.t.Context())

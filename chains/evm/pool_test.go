@@ -169,17 +169,26 @@ func TestProbeDemotesLaggingAndForked(t *testing.T) {
 	}
 }
 
+// withLiar returns a fixture over three endpoints of d, the first, the best
+// ranked, through a proxy the test can make lie, and no probe but the ones
+// the watcher asks for.
+func withLiar(t *testing.T, d *devnet.Devnet) (*fixture, *faultProxy) {
+	t.Helper()
+	liar, second := newFaultProxy(t, d.RPCURL()), newFaultProxy(t, d.RPCURL())
+	f := newFixture(t, d, fixtureOpts{
+		urls:    func(good string) []string { return []string{liar.URL(), good, second.URL()} },
+		poolCfg: evm.PoolConfig{ProbeInterval: time.Hour},
+	})
+	return f, liar
+}
+
 // TestForkedEndpointCausesNoReorg: when the best endpoint starts lying about
 // a block hash the watcher has kept, the watcher asks the majority before
 // reverting anything.
 func TestForkedEndpointCausesNoReorg(t *testing.T) {
 	t.Parallel()
 	d := startDevnet(t)
-	liar, second := newFaultProxy(t, d.RPCURL()), newFaultProxy(t, d.RPCURL())
-	f := newFixture(t, d, fixtureOpts{
-		urls:    func(good string) []string { return []string{liar.URL(), good, second.URL()} },
-		poolCfg: evm.PoolConfig{ProbeInterval: time.Hour},
-	})
+	f, liar := withLiar(t, d)
 	f.pay(d.Token(devnet.USDT), f.watched, 3)
 	f.mine(1)
 	f.tick()
@@ -207,11 +216,7 @@ func TestForkedEndpointCausesNoReorg(t *testing.T) {
 func TestForkedEndpointRevertsNothing(t *testing.T) {
 	t.Parallel()
 	d := startDevnet(t)
-	liar, second := newFaultProxy(t, d.RPCURL()), newFaultProxy(t, d.RPCURL())
-	f := newFixture(t, d, fixtureOpts{
-		urls:    func(good string) []string { return []string{liar.URL(), good, second.URL()} },
-		poolCfg: evm.PoolConfig{ProbeInterval: time.Hour},
-	})
+	f, liar := withLiar(t, d)
 	tx := f.pay(d.Token(devnet.USDT), f.watched, 5)
 	f.mine(1)
 	tr := f.expect(tx, f.watched, 5)

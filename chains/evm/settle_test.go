@@ -2,7 +2,6 @@ package evm_test
 
 import (
 	"log/slog"
-	"math/big"
 	"testing"
 	"time"
 
@@ -102,16 +101,7 @@ func TestSettlerThroughFork(t *testing.T) {
 				t.Fatalf("before the fork: checkout %s, payment %+v; want processing, pending in block %d", c.Status, pay, n)
 			}
 
-			parent, err := f.eth.HeaderByNumber(ctx, big.NewInt(int64(n-1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Backend().Fork(parent.Hash()); err != nil {
-				t.Fatalf("Fork: %v", err)
-			}
-			if tt.rollback {
-				d.Backend().Rollback()
-			}
+			f.fork(n, tt.rollback)
 			// A longer branch, then blocks enough for the policy.
 			for range 8 {
 				f.mine(1)

@@ -287,16 +287,7 @@ func TestReorg(t *testing.T) {
 			f.mine(1)
 			f.tick()
 
-			parent, err := f.eth.HeaderByNumber(t.Context(), big.NewInt(int64(n-1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Backend().Fork(parent.Hash()); err != nil {
-				t.Fatalf("Fork: %v", err)
-			}
-			if tt.rollback {
-				d.Backend().Rollback()
-			}
+			f.fork(n, tt.rollback)
 			f.mine(tt.newBlocks)
 			f.tick()
 			if tt.newBlocks == 1 {
