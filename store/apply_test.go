@@ -3,11 +3,14 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	sg "github.com/stablegate/stablegate"
 	"github.com/stablegate/stablegate/store"
@@ -304,45 +307,110 @@ func TestApplyPaymentWas(t *testing.T) {
 	if err != nil || got.Status != sg.PaymentConfirmed || got.CheckoutID != c.ID {
 		t.Fatalf("payment = %+v %v, want confirmed and attached to %s", got, err, c.ID)
 	}
-	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read}); !sg.IsCode(err, sg.ECONFLICT) {
-		t.Fatalf("a later run from the first reading: %v, want payment_changed", err)
-	}
+	err = st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: confirmed(""), PaymentWas: read})
+	wantReason(t, err, sg.ECONFLICT, "payment_changed")
 }
 
 // TestApplyRevertFreesPayment: a reverted payment pays no checkout any
-// more, so mined again it can pay another one.
+// more, so mined again it can pay another one, whether it was reverted in
+// an earlier run or in the same one, and also when it was reverted before
+// reverts freed payments.
 func TestApplyRevertFreesPayment(t *testing.T) {
-	st := storetest.New(t)
-	ctx := context.Background()
-	a := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
-	b := putCheckout(t, st, "mer_a", false, t0.Add(time.Second), sg.StatusOpen, "")
-	p := newPayment("mer_a", "0x01", a.ID)
-	apply := func(ch store.Change) {
-		t.Helper()
-		if err := st.Apply(ctx, ch); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name string
+		// chs are the changes after p paid a: the revert and the ones
+		// after it, by the checkouts a and b as they are then, p, and p as
+		// reverted.
+		chs func(a, b *sg.Checkout, p, reverted *sg.Payment) [][]store.Change
+		// legacy: after the revert, the payment is left listed as paying
+		// a, as versions before reverts freed payments left it
+		legacy bool
+		pays   string // "a", "b" or "" for none
+	}{
+		{
+			name: "reverted, then paying b in another run",
+			chs: func(a, b *sg.Checkout, p, reverted *sg.Payment) [][]store.Change {
+				return [][]store.Change{{revertOf(a, p, reverted)}, {payOf(b, reverted)}}
+			},
+			pays: "b",
+		},
+		{
+			name: "reverted and paying b in one run",
+			chs: func(a, b *sg.Checkout, p, reverted *sg.Payment) [][]store.Change {
+				return [][]store.Change{{revertOf(a, p, reverted), payOf(b, reverted)}}
+			},
+			pays: "b",
+		},
+		{
+			name: "reverted by an older version, which left it paying a",
+			chs: func(a, b *sg.Checkout, p, reverted *sg.Payment) [][]store.Change {
+				return [][]store.Change{{revertOf(a, p, reverted)}, {payOf(b, reverted)}}
+			},
+			legacy: true, pays: "b",
+		},
+		{
+			name: "reverted by an older version, then mined again unmatched",
+			chs: func(a, b *sg.Checkout, p, reverted *sg.Payment) [][]store.Change {
+				again := *reverted
+				again.Status, again.CheckoutID = sg.PaymentPending, ""
+				return [][]store.Change{{revertOf(a, p, reverted)}, {{MerchantID: "mer_a", Payment: &again, PaymentWas: store.StateOf(reverted)}}}
+			},
+			legacy: true, pays: "",
+		},
 	}
-	apply(store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p})
-	toB := *p
-	toB.CheckoutID = b.ID
-	if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: &toB}); !sg.IsCode(err, sg.ECONFLICT) {
-		t.Fatalf("applied to b while it pays a: %v, want payment_already_attached", err)
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := storetest.New(t)
+			ctx := context.Background()
+			a := putCheckout(t, st, "mer_a", false, t0, sg.StatusOpen, "")
+			b := putCheckout(t, st, "mer_a", false, t0.Add(time.Second), sg.StatusOpen, "")
+			p := newPayment("mer_a", "0x01", a.ID)
+			if err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: p}); err != nil {
+				t.Fatal(err)
+			}
+			toB := *p
+			toB.CheckoutID = b.ID
+			err := st.Apply(ctx, store.Change{MerchantID: "mer_a", Payment: &toB})
+			wantReason(t, err, sg.ECONFLICT, "payment_already_attached")
 
-	reverted := *p
-	reverted.Status = sg.PaymentReverted // still naming a, which it paid
-	back := moved(a, sg.StatusOpen)
-	back.Version = 2
-	apply(store.Change{MerchantID: "mer_a", Checkout: back, OldStatus: sg.StatusProcessing, Payment: &reverted, PaymentWas: store.StateOf(p)})
-	if got, err := st.Payment(ctx, "mer_a", p.ID); err != nil || got.Status != sg.PaymentReverted || got.CheckoutID != a.ID {
-		t.Fatalf("reverted payment = %+v %v, want reverted, naming %s", got, err, a.ID)
+			a.Version = 2 // as the first change left it
+			reverted := *p
+			reverted.Status = sg.PaymentReverted // still naming a, which it paid
+			for i, run := range tt.chs(a, b, p, &reverted) {
+				errs, err := st.ApplyMany(ctx, run)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("run %d: %v", i, err)
+				}
+				if i == 0 && tt.legacy {
+					if err := st.Client().HSet(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID, a.ID).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			want := map[string]string{"a": a.ID, "b": b.ID}[tt.pays]
+			co, err := st.Client().HGet(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID).Result()
+			if errors.Is(err, redis.Nil) {
+				err = nil
+			}
+			if err != nil || co != want {
+				t.Fatalf("payment pays %q (%v), want %q", co, err, want)
+			}
+		})
 	}
-	if n, err := st.Client().HExists(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID).Result(); err != nil || n {
-		t.Fatalf("reverted payment still held by a checkout: %v %v", n, err)
-	}
-	apply(store.Change{MerchantID: "mer_a", Checkout: moved(b, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: &toB, PaymentWas: store.StateOf(&reverted)})
-	if co, err := st.Client().HGet(ctx, st.Keys().PaymentCheckouts("mer_a"), p.ID).Result(); err != nil || co != b.ID {
-		t.Fatalf("payment held by %q %v, want %s", co, err, b.ID)
-	}
+}
+
+// revertOf is the revert of payment p, which moved checkout a (as it is
+// now) to processing: a goes back to open, p is reverted.
+func revertOf(a *sg.Checkout, p, reverted *sg.Payment) store.Change {
+	return store.Change{MerchantID: "mer_a", Checkout: moved(a, sg.StatusOpen), OldStatus: sg.StatusProcessing, Payment: reverted, PaymentWas: store.StateOf(p)}
+}
+
+// payOf is the reverted payment mined again and paying checkout b.
+func payOf(b *sg.Checkout, reverted *sg.Payment) store.Change {
+	again := *reverted
+	again.Status, again.CheckoutID = sg.PaymentPending, b.ID
+	return store.Change{MerchantID: "mer_a", Checkout: moved(b, sg.StatusProcessing), OldStatus: sg.StatusOpen, Payment: &again}
 }

@@ -200,17 +200,16 @@ func (s *Store) applyArgs(ch Change) ([]string, []any, error) {
 	}
 	args[8], args[9], args[10], args[11], args[12], args[13] = "", "", "", "0", "", ""
 	if p := ch.Payment; p != nil {
-		// Where the payment stands: applied to its checkout, unmatched, or
-		// reverted, which frees it from the checkout it paid (the payment
-		// still names it) so that, mined again, it can pay another.
-		place, pays := "0", p.CheckoutID
+		// A reverted payment pays no checkout, though it names the one it
+		// paid: mined again, it may pay another.
+		unmatched, pays := "0", p.CheckoutID
 		switch {
 		case p.Status == sg.PaymentReverted:
-			place, pays = "-", ""
+			pays = ""
 		case p.CheckoutID == "":
-			place = "1"
+			unmatched = "1"
 		}
-		args[8], args[9], args[10], args[11], args[12] = p.ID, p.AppendJSON(nil), TransferKey(p.Chain, p.TxHash, p.LogIndex), place, pays
+		args[8], args[9], args[10], args[11], args[12] = p.ID, p.AppendJSON(nil), TransferKey(p.Chain, p.TxHash, p.LogIndex), unmatched, pays
 		if w := ch.PaymentWas; w != nil {
 			args[13] = string(w.Status) + "/" + w.CheckoutID
 		}

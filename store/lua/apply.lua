@@ -44,9 +44,9 @@
 -- ARGV[a+9]  payment id ('' for none)
 -- ARGV[a+10] payment json
 -- ARGV[a+11] transfer key of the payment
--- ARGV[a+12] '1' if the payment is unmatched, '-' if it was reverted (it
---            pays no checkout any more, whichever it paid), else '0'
--- ARGV[a+13] checkout the payment is applied to ('' for none)
+-- ARGV[a+12] '1' if the payment is unmatched
+-- ARGV[a+13] checkout the payment is applied to ('' for none: unmatched or
+--            reverted, it pays no checkout, whichever it names)
 -- ARGV[a+14] the payment as it was read, "<status>/<checkout>", or '' to
 --            write it whatever it is now
 --
@@ -93,9 +93,22 @@ local holders, applied = hget(KEYS[5], tks), hget(KEYS[8], pids)
 -- and each checkout's move between status indexes and on or off the expiry
 -- schedule (the net move, should a run change a checkout twice).
 local payments, bytx = {}, {}
--- payment id -> the checkout it pays, or false when a revert released it
+-- payment id -> the checkout it pays, or false when it pays none
 local paycos, paycoOrder = {}, {}
 local written = {} -- payment id -> json written by this run
+
+-- stored returns the status and checkout of a payment as stored, or as
+-- written earlier in this run; nil when there is none.
+local function stored(id)
+  local ok, p = pcall(cjson.decode, written[id] or redis.call('HGET', KEYS[4], id) or '')
+  if not ok or type(p) ~= 'table' or type(p.status) ~= 'string' then
+    return nil
+  end
+  if type(p.checkout) ~= 'string' then
+    return p.status, ''
+  end
+  return p.status, p.checkout
+end
 local unmatched, unmatchedOrder = {}, {}
 local events, outbox = {}, {}
 local moves, moveOrder = {}, {}
@@ -139,13 +152,8 @@ for i = 1, n do
     end
   end
   if not refused and paymentID ~= '' and ARGV[a + 14] ~= '' then
-    local stored = written[paymentID] or redis.call('HGET', KEYS[4], paymentID)
-    local state = nil
-    local ok, p = pcall(cjson.decode, stored or '')
-    if ok and type(p) == 'table' then
-      state = tostring(p.status) .. '/' .. (p.checkout or '')
-    end
-    if state ~= ARGV[a + 14] then
+    local status, checkout = stored(paymentID)
+    if status == nil or status .. '/' .. checkout ~= ARGV[a + 14] then
       refused = 'PAYMENT'
     end
   end
@@ -154,7 +162,9 @@ for i = 1, n do
     local was = applied[paymentID]
     if holder and holder ~= paymentID then
       refused = 'TRANSFER'
-    elseif ARGV[a + 13] ~= '' and was and was ~= ARGV[a + 13] then
+    elseif ARGV[a + 13] ~= '' and was and was ~= ARGV[a + 13] and stored(paymentID) ~= 'reverted' then
+      -- (A payment reverted before reverts freed it may still be listed
+      -- as paying the checkout it names.)
       refused = 'ATTACHED'
     end
   end
@@ -184,15 +194,13 @@ for i = 1, n do
       bytx[#bytx + 1] = tk
       bytx[#bytx + 1] = paymentID
       zadd(KEYS[6], '0', paymentID)
-      if ARGV[a + 13] ~= '' or ARGV[a + 12] == '-' then
-        if paycos[paymentID] == nil then
-          paycoOrder[#paycoOrder + 1] = paymentID
-        end
-        if ARGV[a + 13] ~= '' then
-          applied[paymentID], paycos[paymentID] = ARGV[a + 13], ARGV[a + 13]
-        else
-          applied[paymentID], paycos[paymentID] = nil, false
-        end
+      if paycos[paymentID] == nil then
+        paycoOrder[#paycoOrder + 1] = paymentID
+      end
+      if ARGV[a + 13] ~= '' then
+        applied[paymentID], paycos[paymentID] = ARGV[a + 13], ARGV[a + 13]
+      else
+        applied[paymentID], paycos[paymentID] = nil, false
       end
       if unmatched[paymentID] == nil then
         unmatchedOrder[#unmatchedOrder + 1] = paymentID
