@@ -7,10 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -81,39 +80,42 @@ func Flush(rdb redis.UniversalClient, prefix string) {
 	}
 }
 
-// NewPrivate returns a store on a redis-server of the test's own, started
-// on a free loopback port and stopped when the test ends: for tests that
-// change the whole server (its script cache), which would race with the
-// other packages' tests on the shared one. The test fails when
-// redis-server is not installed.
+// NewPrivate returns a store on a redis-server of the test's own, listening
+// on a Unix socket in the test's temporary directory and stopped when the
+// test ends: for tests that change the whole server (its script cache),
+// which would race with the other packages' tests on the shared one. The
+// test fails when redis-server is not installed or does not start.
 func NewPrivate(t testing.TB) *store.Store {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("storetest: redis-server is required on PATH (run .ci/run): %v", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "redis.sock")
+	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+		"--save", "", "--appendonly", "no", "--dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("storetest: start redis-server: %v", err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	})
-	rdb := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})
+	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
 	t.Cleanup(func() { _ = rdb.Close() })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.After(10 * time.Second)
 	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("storetest: the test's redis-server on port %d did not answer", port)
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("storetest: the test's redis-server exited: %v", err)
+		case <-deadline:
+			t.Fatal("storetest: the test's redis-server did not answer within 10s")
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	return store.New(rdb, Prefix())
 }
