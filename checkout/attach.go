@@ -26,7 +26,9 @@ func (s *Settler) ListPayments(ctx context.Context, merchantID string, f store.P
 // underpaid (the checkout stays unpaid, checkout.underpaid), up to the price
 // plus the fingerprint's cent is paid (checkout.paid, or paid_late after
 // expiry or cancelation), and more is paid with exception overpaid
-// (checkout.overpaid).
+// (checkout.overpaid). Attaches of one payment at once apply it once; the
+// others fail with conflict "payment_already_attached" (or "payment_busy"
+// when it kept changing).
 func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
 	for range maxCASRetries {
 		c, err := s.attach(ctx, merchantID, paymentID, checkoutID)

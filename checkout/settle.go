@@ -19,8 +19,11 @@ import (
 )
 
 // SettleStore is what the settler needs from the store. Lookups return
-// not_found; Apply returns conflict "checkout_changed" when the checkout
-// moved on since it was read.
+// not_found; Apply and ApplyMany refuse a change with conflict
+// "checkout_changed" when the checkout moved on since it was read,
+// "payment_changed" when the payment did, "transfer_recorded" when another
+// payment holds the transfer and "payment_already_attached" when the
+// payment pays another checkout.
 type SettleStore interface {
 	AddressOwner(ctx context.Context, chain, address string) (string, error)
 	ReservationHolder(ctx context.Context, sp store.Space, amount *big.Int, at time.Time) (string, bool, error)
@@ -463,11 +466,11 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 		// No checkout reserved this amount (or its late window had ended
 		// when the block was made): an unmatched payment, announced once
 		// it is final.
-		if err := s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p, PaymentWas: was}); err != nil {
-			return err
+		err := s.store.Apply(ctx, store.Change{MerchantID: owner, Livemode: p.Livemode, Payment: p, PaymentWas: was})
+		if err == nil {
+			s.Observe(chain.ID, "unmatched")
 		}
-		s.Observe(chain.ID, "unmatched")
-		return nil
+		return settledElsewhere(err)
 	}
 	if err != nil {
 		return err
@@ -477,6 +480,17 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 	})
 	if err == nil {
 		s.Observe(chain.ID, "matched")
+	}
+	return settledElsewhere(err)
+}
+
+// settledElsewhere is nil for conflict "payment_changed" from settling a
+// reverted payment mined again: only the same step of another writer (a
+// replica that took over the chain) changes a reverted payment, so the
+// transfer is settled.
+func settledElsewhere(err error) error {
+	if hasReason(err, "payment_changed") {
+		return nil
 	}
 	return err
 }
@@ -760,10 +774,12 @@ func (s *Settler) revertPending(ctx context.Context, chain string, ref store.Pen
 			return nil
 		}
 		err = s.revert(ctx, p)
-		if hasReason(err, "payment_changed") {
+		switch {
+		case hasReason(err, "payment_changed"):
 			continue
-		}
-		if err == nil {
+		case sg.IsCode(err, sg.ENOTFOUND):
+			return nil // its checkout is gone
+		case err == nil:
 			s.Observe(chain, "reverted")
 		}
 		return err

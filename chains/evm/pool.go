@@ -519,7 +519,8 @@ var _ Verifier = (*Pool)(nil)
 //
 // A transfer one endpoint says is gone is checked again after the majority
 // spoke, as the watcher does before a reorg: a payment reverted here is
-// never scanned again, so one forked endpoint must not revert it.
+// never scanned again, so one forked endpoint must not revert it. (Two
+// endpoints that disagree make no majority; the verdict then stands.)
 func (p *Pool) Canonical(ctx context.Context, t chains.Transfer) (bool, error) {
 	ok, err := p.canonical(ctx, t)
 	if err == nil && !ok && len(p.eps) > 1 {
