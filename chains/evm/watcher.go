@@ -397,24 +397,13 @@ func (w *Watcher) tick(ctx context.Context) (more bool, err error) {
 }
 
 // holdLease takes the lease, or renews it when a third of its TTL has passed,
-// and reports whether this replica holds it.
+// and reports whether this replica holds it. Taking it anew drops the
+// cursor, to be loaded again: call it only between passes.
 func (w *Watcher) holdLease(ctx context.Context) (bool, error) {
-	now := w.clock()
-	if w.token != 0 {
-		if now.Sub(w.renewedAt) < w.cfg.LeaseTTL/3 {
-			return true, nil
-		}
-		ok, err := w.store.RenewLease(ctx, w.chain.ID, w.cfg.Holder, w.token, w.cfg.LeaseTTL)
-		if err != nil {
-			return false, fmt.Errorf("renew watcher lease: %w", err)
-		}
-		if ok {
-			w.renewedAt = now
-			return true, nil
-		}
-		w.log.Warn("watcher lease lost to another replica", "token", w.token)
-		w.dropLease()
+	if held, err := w.keepLease(ctx); held || err != nil {
+		return held, err
 	}
+	now := w.clock()
 	token, err := w.store.AcquireLease(ctx, w.chain.ID, w.cfg.Holder, w.cfg.LeaseTTL)
 	if err != nil {
 		return false, fmt.Errorf("acquire watcher lease: %w", err)
@@ -427,6 +416,41 @@ func (w *Watcher) holdLease(ctx context.Context) (bool, error) {
 	w.observeLeader(true)
 	w.log.Info("watcher lease acquired", "token", token, "holder", w.cfg.Holder)
 	return true, nil
+}
+
+// keepLease renews the lease this replica holds when a third of its TTL has
+// passed, and reports whether it still holds it, so that what follows has
+// two thirds of a TTL to itself. A lease that lapsed is dropped, not taken
+// again: within a pass, another replica may have scanned meanwhile.
+func (w *Watcher) keepLease(ctx context.Context) (bool, error) {
+	if w.token == 0 {
+		return false, nil
+	}
+	now := w.clock()
+	if now.Sub(w.renewedAt) < w.cfg.LeaseTTL/3 {
+		return true, nil
+	}
+	ok, err := w.store.RenewLease(ctx, w.chain.ID, w.cfg.Holder, w.token, w.cfg.LeaseTTL)
+	if err != nil {
+		return false, fmt.Errorf("renew watcher lease: %w", err)
+	}
+	if !ok {
+		w.log.Warn("watcher lease lost to another replica", "token", w.token)
+		w.dropLease()
+		return false, nil
+	}
+	w.renewedAt = now
+	return true, nil
+}
+
+// stillLeading is keepLease for the steps of a pass that write: nil while
+// the lease is held, else ErrNotLeader.
+func (w *Watcher) stillLeading(ctx context.Context) error {
+	held, err := w.keepLease(ctx)
+	if err == nil && !held {
+		err = ErrNotLeader
+	}
+	return err
 }
 
 // head returns the latest block of the best endpoint.
@@ -608,6 +632,9 @@ func (w *Watcher) rewind(ctx context.Context, recent []BlockRef) error {
 	}
 	w.log.Warn("reorg: blocks left the canonical chain", "from_height", from,
 		"rewind_to", anchor.Number, "orphaned_cursor", w.cur.Head.Number)
+	if err := w.stillLeading(ctx); err != nil {
+		return err
+	}
 	if err := w.sink.Reorg(ctx, w.chain.ID, from); err != nil {
 		return fmt.Errorf("sink reorg from %d: %w", from, err)
 	}
@@ -639,12 +666,8 @@ func (w *Watcher) scan(ctx context.Context, head *header) (more bool, err error)
 		if n == w.cfg.MaxRangesPerTick {
 			return true, nil
 		}
-		held, err := w.holdLease(ctx)
-		if err != nil {
+		if err := w.stillLeading(ctx); err != nil {
 			return false, err
-		}
-		if !held {
-			return false, ErrNotLeader
 		}
 		from := w.cur.Head.Number + 1
 		to := w.sizer.span(from, uint64(head.Number))
@@ -712,6 +735,9 @@ func (w *Watcher) confirm(ctx context.Context) error {
 	}
 	h.Finalized, h.Safe = min(h.Finalized, h.Head), min(h.Safe, h.Head)
 	w.cfg.Metrics.setConfirmed(w.chain.ID, h.Confirmed(w.chain.Confirmation))
+	if err := w.stillLeading(ctx); err != nil {
+		return err
+	}
 	if err := w.sink.Confirmed(ctx, w.chain.ID, h, w.pool); err != nil {
 		return fmt.Errorf("sink confirmed %d: %w", h.Head, err)
 	}

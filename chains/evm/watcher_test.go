@@ -535,6 +535,73 @@ func TestLease(t *testing.T) {
 	}
 }
 
+// lapsingStore is the real cursor store, but the chain's lease lapses right
+// after each cursor save, as when a range took the whole TTL: the key is
+// gone and the watcher's clock has moved on by a TTL.
+type lapsingStore struct {
+	evm.CursorStore
+	expire func(ctx context.Context) error
+}
+
+func (s lapsingStore) SaveCursor(ctx context.Context, chain string, token uint64, u evm.CursorUpdate) error {
+	if err := s.CursorStore.SaveCursor(ctx, chain, token, u); err != nil {
+		return err
+	}
+	return s.expire(ctx)
+}
+
+// TestLeaseLapsesMidScan: a lease that lapsed between two ranges of a scan
+// ends the pass (the watcher does not scan on with a lease it took again
+// from scratch, nor with a cursor it has not reloaded); the next pass takes
+// the lease and goes on from the stored cursor, reporting every transfer
+// once.
+func TestLeaseLapsesMidScan(t *testing.T) {
+	t.Parallel()
+	d := startDevnet(t)
+	f := newFixture(t, d, fixtureOpts{})
+	const ttl = time.Minute
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	lapse := false
+	st := lapsingStore{CursorStore: f.st.Cursors(), expire: func(ctx context.Context) error {
+		if !lapse {
+			return nil
+		}
+		now.Add(int64(ttl))
+		return f.st.Client().Del(ctx, f.st.Keys().WatchLease(f.chain.ID)).Err()
+	}}
+	w := evm.NewWatcher(f.chain, f.pool, st, staticAddrs{f.watched}, f.sink,
+		evm.Config{InitialRange: 1, MaxRange: 1, LeaseTTL: ttl, Metrics: f.metrics}, clock, testLogger(t))
+	if err := w.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	usdt := d.Token(devnet.USDT)
+	var want []chains.Transfer
+	for i := range 3 {
+		tx := f.pay(usdt, f.watched, int64(20+i))
+		f.mine(1)
+		want = append(want, f.expect(tx, f.watched, int64(20+i)))
+	}
+	lapse = true
+	if err := w.Tick(t.Context()); !errors.Is(err, evm.ErrNotLeader) {
+		t.Fatalf("Tick with the lease lapsing after the first range = %v, want ErrNotLeader", err)
+	}
+	if got, _, _ := f.sink.snapshot(); !sameTransfers(got, want[:1]) {
+		t.Fatalf("reported %+v before the lease lapsed, want the first range's %+v", got, want[:1])
+	}
+	lapse = false
+	if err := w.Tick(t.Context()); err != nil {
+		t.Fatalf("Tick after the lapse: %v", err)
+	}
+	if got, _, _ := f.sink.snapshot(); !sameTransfers(got, want) {
+		t.Fatalf("reported %+v, want each of %+v once", got, want)
+	}
+	if f.cursor() != f.head() {
+		t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
+	}
+}
+
 // TestLagMetrics: lag in blocks and in seconds by the injected clock while
 // a backfill is bounded by MaxRangesPerTick, and zero blocks once caught up.
 func TestLagMetrics(t *testing.T) {
