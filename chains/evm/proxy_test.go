@@ -35,6 +35,7 @@ type faultProxy struct {
 	forkHash  bool   // report other hashes for every block
 	logHash   bool   // report other block hashes in logs only
 	noTags    bool   // refuse the "safe" and "finalized" block tags, as old nodes do
+	hideAbove uint64 // answer null for blocks above this height by number, as a node behind a load balancer's head; 0: none
 	ranges    []logRange
 	calls     map[string]int
 	unblock   chan struct{}
@@ -142,8 +143,14 @@ func (p *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 func (p *faultProxy) handle(req rpcRequest) (*rpcResponse, error) {
 	p.mu.Lock()
 	p.calls[req.Method]++
-	limit, lag, forkHash, logHash, noTags := p.limit, p.lag, p.forkHash, p.logHash, p.noTags
+	limit, lag, forkHash, logHash, noTags, hideAbove := p.limit, p.lag, p.forkHash, p.logHash, p.noTags, p.hideAbove
 	p.mu.Unlock()
+	if req.Method == "eth_getBlockByNumber" && hideAbove > 0 && len(req.Params) > 0 {
+		var n hexutil.Uint64
+		if json.Unmarshal(req.Params[0], &n) == nil && uint64(n) > hideAbove {
+			return &rpcResponse{JSONRPC: "2.0", ID: req.ID, Result: json.RawMessage("null")}, nil
+		}
+	}
 
 	switch req.Method {
 	case "eth_getLogs":

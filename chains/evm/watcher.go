@@ -294,8 +294,9 @@ func (w *Watcher) followHeads(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
-// wsDialTimeout bounds the WebSocket handshake, so an endpoint that accepts
-// connections and never answers does not hold the reconnect loop.
+// wsDialTimeout bounds the WebSocket handshake and the eth_subscribe call,
+// so an endpoint that accepts connections and never answers does not hold
+// the reconnect loop. (The subscription outlives the call's context.)
 const wsDialTimeout = 10 * time.Second
 
 // subscribeHeads runs one subscription until it fails. got reports whether
@@ -309,7 +310,7 @@ func (w *Watcher) subscribeHeads(ctx context.Context, wake chan<- struct{}) (got
 	}
 	defer c.Close()
 	heads := make(chan json.RawMessage, 16)
-	sub, err := c.EthSubscribe(ctx, heads, "newHeads")
+	sub, err := c.EthSubscribe(dialCtx, heads, "newHeads")
 	if err != nil {
 		return false, fmt.Errorf("subscribe: %w", err)
 	}
@@ -478,8 +479,11 @@ func (w *Watcher) headerAt(ctx context.Context, n uint64) (*header, error) {
 	return h, err
 }
 
-// canonicalHash is a canonicalFunc over the pool. A height the endpoints do
-// not have yields the zero hash, which matches no block.
+// canonicalHash is a canonicalFunc over the pool. A height at or below the
+// head that the endpoint does not have is no verdict: the endpoint (or the
+// backend a load balancer sent the call to) is behind the one that gave the
+// head, and a block taken for gone would revert real payments. It is
+// errBehind, and the watcher waits.
 func (w *Watcher) canonicalHash(ctx context.Context, n uint64) (common.Hash, error) {
 	var hash common.Hash
 	err := w.pool.do(ctx, "block "+strconv.FormatUint(n, 10), func(ctx context.Context, c conn) error {
@@ -494,7 +498,7 @@ func (w *Watcher) canonicalHash(ctx context.Context, n uint64) (common.Hash, err
 		return nil
 	})
 	if errors.Is(err, errNotFound) {
-		return common.Hash{}, nil
+		return common.Hash{}, fmt.Errorf("block %d: %w", n, errBehind)
 	}
 	return hash, err
 }

@@ -328,6 +328,35 @@ func TestReorg(t *testing.T) {
 	}
 }
 
+// TestBlockMissingIsNoReorg: an endpoint that answers the head but not a
+// block below it (a load balancer whose backends are at different heights)
+// makes the watcher wait, not revert the payments of that block as if it
+// had left the chain.
+func TestBlockMissingIsNoReorg(t *testing.T) {
+	t.Parallel()
+	d := startDevnet(t)
+	f := newFixture(t, d, fixtureOpts{})
+	f.tick()
+	tx := f.pay(d.Token(devnet.USDT), f.watched, 8)
+	n := f.mine(1)
+	f.tick()
+	f.mine(3)
+	f.proxy.set(func(p *faultProxy) { p.hideAbove = n - 1 })
+	_ = f.w.Tick(t.Context()) // the endpoint is behind: waiting is the right answer
+	if _, reorgs, _ := f.sink.snapshot(); len(reorgs) != 0 || f.cursor() != n {
+		t.Fatalf("with block %d missing: reorgs %v, cursor %d; want none and the cursor left at %d", n, reorgs, f.cursor(), n)
+	}
+	f.proxy.set(func(p *faultProxy) { p.hideAbove = 0 })
+	f.tick()
+	got, reorgs, _ := f.sink.snapshot()
+	if len(reorgs) != 0 || !sameTransfers(got, []chains.Transfer{f.expect(tx, f.watched, 8)}) {
+		t.Fatalf("reorgs %v, reported %+v; want no reorg and the transfer once", reorgs, got)
+	}
+	if f.cursor() != f.head() {
+		t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
+	}
+}
+
 // TestChainMovedDuringScan: an endpoint whose logs carry block hashes other
 // than its headers (a log from an orphaned block) gets nothing reported and
 // does not move the cursor.

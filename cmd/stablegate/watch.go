@@ -30,8 +30,8 @@ func (a addressSource) Addresses(ctx context.Context, chain string) ([]common.Ad
 	return out, nil
 }
 
-// tokenCheckRetry is how long a watcher waits before checking its chain's
-// token decimals again after the node could not answer.
+// tokenCheckRetry is how long a chain waits before its token decimals are
+// checked again, after a failed check or a watcher that stopped on one.
 const tokenCheckRetry = 30 * time.Second
 
 // startWatchers runs one watcher per chain to watch (cfg.Watch, or every
@@ -59,10 +59,18 @@ func (a *app) startWatchers(ctx context.Context) error {
 		w := evm.NewWatcher(c, pool, a.store.Cursors(), addressSource{a.store}, a.settler, evm.Config{Metrics: metrics, LeaseTTL: a.cfg.WatchLeaseTTL}, nil, a.log)
 		go func() {
 			defer pool.Close()
+			// The watcher checks the tokens again when it takes the lease,
+			// and stops on a mismatch (a node that answered wrongly once
+			// does too): the chain goes back to being checked until it
+			// passes.
 			for {
 				err := evm.CheckTokens(ctx, pool, c)
 				if err == nil {
-					break
+					a.log.Info("watching chain", "chain", c.ID)
+					err = w.Run(ctx)
+				}
+				if ctx.Err() != nil {
+					return
 				}
 				a.log.Error("chain not watched: token check failed", "chain", c.ID, "err", err)
 				select {
@@ -70,10 +78,6 @@ func (a *app) startWatchers(ctx context.Context) error {
 					return
 				case <-time.After(tokenCheckRetry):
 				}
-			}
-			a.log.Info("watching chain", "chain", c.ID)
-			if err := w.Run(ctx); err != nil {
-				a.log.Error("watcher stopped", "chain", c.ID, "err", err)
 			}
 		}()
 	}
