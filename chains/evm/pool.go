@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -99,6 +100,9 @@ type endpoint struct {
 	health
 	head         uint64 // from the last probe
 	chainChecked bool
+	// noBatch is set once the endpoint refused a batch request: it is then
+	// asked one call at a time.
+	noBatch atomic.Bool
 }
 
 // health is what ranks an endpoint.

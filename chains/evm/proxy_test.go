@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,10 +37,16 @@ type faultProxy struct {
 	logHash   bool   // report other block hashes in logs only
 	noTags    bool   // refuse the "safe" and "finalized" block tags, as old nodes do
 	hideAbove uint64 // answer null for blocks above this height by number, as a node behind a load balancer's head; 0: none
-	ranges    []logRange
-	calls     map[string]int
-	unblock   chan struct{}
-	closeOnce sync.Once
+	// logsBehind makes every request with an eth_getLogs call answered by
+	// a node at this height, as a load balancer may send it to a lagging
+	// backend: logs above it left out without an error, blocks above it
+	// null. Other requests see the whole chain. 0: none.
+	logsBehind uint64
+	noBatch    bool // answer every batch request with one error, as providers that take no batches do
+	ranges     []logRange
+	calls      map[string]int
+	unblock    chan struct{}
+	closeOnce  sync.Once
 }
 
 // logRange is one eth_getLogs request the proxy saw.
@@ -126,18 +133,70 @@ func (p *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req rpcRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		// A batch or something else: pass it through untouched.
+	var batch []rpcRequest
+	single := json.Unmarshal(body, &req) == nil
+	if single {
+		batch = []rpcRequest{req}
+	} else if json.Unmarshal(body, &batch) != nil {
 		p.forwardRaw(w, body)
 		return
 	}
-	resp, err := p.handle(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
+	// A batch: each call as if sent alone, answered together, as one node
+	// behind a load balancer answers one request.
+	p.mu.Lock()
+	behind, noBatch := p.logsBehind, p.noBatch
+	p.mu.Unlock()
+	if !single && noBatch {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}`)
 		return
 	}
+	if !slices.ContainsFunc(batch, func(r rpcRequest) bool { return r.Method == "eth_getLogs" }) {
+		behind = 0
+	}
+	resps := make([]*rpcResponse, len(batch))
+	for i, req := range batch {
+		resp, err := p.handle(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if behind > 0 {
+			answerAt(req, resp, behind)
+		}
+		resps[i] = resp
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	if single {
+		_ = json.NewEncoder(w).Encode(resps[0])
+		return
+	}
+	_ = json.NewEncoder(w).Encode(resps)
+}
+
+// answerAt turns resp into the answer of a node at height: logs above it
+// left out, blocks above it by number null.
+func answerAt(req rpcRequest, resp *rpcResponse, height uint64) {
+	switch req.Method {
+	case "eth_getLogs":
+		var logs []map[string]any
+		if json.Unmarshal(resp.Result, &logs) != nil {
+			return
+		}
+		kept := logs[:0]
+		for _, l := range logs {
+			var n hexutil.Uint64
+			if s, ok := l["blockNumber"].(string); ok && n.UnmarshalText([]byte(s)) == nil && uint64(n) <= height {
+				kept = append(kept, l)
+			}
+		}
+		resp.Result, _ = json.Marshal(kept)
+	case "eth_getBlockByNumber":
+		var n hexutil.Uint64
+		if len(req.Params) > 0 && json.Unmarshal(req.Params[0], &n) == nil && uint64(n) > height {
+			resp.Result = json.RawMessage("null")
+		}
+	}
 }
 
 func (p *faultProxy) handle(req rpcRequest) (*rpcResponse, error) {

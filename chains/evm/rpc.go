@@ -2,10 +2,13 @@ package evm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ethereum/go-ethereum"
@@ -77,16 +80,84 @@ func (c conn) headerAt(ctx context.Context, n uint64) (*header, error) {
 	return c.header(ctx, rpc.BlockNumber(n))
 }
 
+// logs returns the logs of q.
 func (c conn) logs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
-	arg := map[string]any{
+	var out []types.Log
+	if err := c.call(ctx, &out, "eth_getLogs", logsArg(q)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func logsArg(q ethereum.FilterQuery) map[string]any {
+	return map[string]any{
 		"fromBlock": hexutil.EncodeBig(q.FromBlock),
 		"toBlock":   hexutil.EncodeBig(q.ToBlock),
 		"address":   q.Addresses,
 		"topics":    q.Topics,
 	}
+}
+
+// batchRefused reports whether a batch request failed because the endpoint
+// does not take batches: it answered with something other than a list of
+// answers, left calls unanswered, or refused the request as such.
+func batchRefused(err error, batch []rpc.BatchElem) bool {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var status rpc.HTTPError
+	switch {
+	case errors.As(err, &syntax), errors.As(err, &typ):
+		return true
+	case errors.As(err, &status):
+		return status.StatusCode == http.StatusBadRequest || status.StatusCode == http.StatusMethodNotAllowed ||
+			status.StatusCode == http.StatusRequestEntityTooLarge || status.StatusCode == http.StatusNotImplemented
+	case err != nil:
+		return false
+	}
+	return slices.ContainsFunc(batch, func(b rpc.BatchElem) bool { return errors.Is(b.Error, rpc.ErrMissingBatchResponse) })
+}
+
+// logsThrough returns the logs of q, a range ending at block end, and asks
+// for block end in the same request. Behind a load balancer whose backends
+// are at different heights, the logs may come from a backend that does not
+// have the range's last blocks yet, and some nodes then leave those blocks
+// out without an error: the block in the same answer shows that the node
+// that answered had them. Without it the error is errBehind; with another
+// block at that height, errChainMoved. An endpoint that refuses batch
+// requests is asked for the logs alone from then on.
+func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *header) ([]types.Log, error) {
+	if c.ep.noBatch.Load() {
+		return c.logs(ctx, q)
+	}
 	var out []types.Log
-	if err := c.call(ctx, &out, "eth_getLogs", arg); err != nil {
-		return nil, err
+	var h *header
+	batch := []rpc.BatchElem{
+		{Method: "eth_getLogs", Args: []any{logsArg(q)}, Result: &out},
+		{Method: "eth_getBlockByNumber", Args: []any{rpc.BlockNumber(end.Number), false}, Result: &h},
+	}
+	callCtx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
+	err := c.ep.rpc.BatchCallContext(callCtx, batch)
+	cancel()
+	if batchRefused(err, batch) {
+		c.p.log.Warn("rpc endpoint refuses batch requests; logs are read without the check of the node's height",
+			"endpoint", c.ep.index, "host", c.ep.host)
+		c.ep.noBatch.Store(true)
+		return c.logs(ctx, q)
+	}
+	if err != nil {
+		return nil, c.ep.sanitize(err)
+	}
+	for _, b := range batch {
+		if b.Error != nil {
+			return nil, c.ep.sanitize(b.Error)
+		}
+	}
+	switch {
+	case h == nil:
+		return nil, fmt.Errorf("logs up to block %d: the node that answered does not have it: %w", end.Number, errBehind)
+	case h.Hash != end.Hash:
+		return nil, final(fmt.Errorf("logs up to block %d: the node that answered has block %s there, not %s: %w",
+			end.Number, h.Hash, end.Hash, errChainMoved))
 	}
 	return out, nil
 }

@@ -71,11 +71,11 @@ func (w *Watcher) scanRange(ctx context.Context, f filter, from, to uint64) (*sc
 		}
 		var logs []types.Log
 		for _, b := range f.batches {
-			ls, err := c.logs(ctx, ethereum.FilterQuery{
+			ls, err := c.logsThrough(ctx, ethereum.FilterQuery{
 				FromBlock: bigOf(from), ToBlock: bigOf(to),
 				Addresses: f.tokens,
 				Topics:    [][]common.Hash{{transferTopic}, nil, b},
-			})
+			}, end)
 			if isRangeError(err) {
 				return final(&rangeError{from: from, to: to, err: err})
 			}

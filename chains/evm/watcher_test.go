@@ -328,29 +328,72 @@ func TestReorg(t *testing.T) {
 	}
 }
 
-// TestBlockMissingIsNoReorg: an endpoint that answers the head but not a
-// block below it (a load balancer whose backends are at different heights)
-// makes the watcher wait, not revert the payments of that block as if it
-// had left the chain.
-func TestBlockMissingIsNoReorg(t *testing.T) {
+// TestLaggingBackend: an endpoint whose answers come from a node behind the
+// head it gave (a load balancer's lagging backend) makes the watcher wait:
+// a block it does not have is no reorg, and logs that leave out the
+// range's last blocks are not taken as the whole range. Once the answers
+// catch up, the transfer is reported once and the cursor reaches the head.
+func TestLaggingBackend(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// scanned: the transfer's block was scanned before the backend
+		// fell behind, and three more blocks were mined
+		scanned bool
+		behind  func(p *faultProxy, height uint64)
+	}{
+		{"a scanned block missing", true, func(p *faultProxy, h uint64) { p.hideAbove = h }},
+		{"the logs of the range's last block missing", false, func(p *faultProxy, h uint64) { p.logsBehind = h }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDevnet(t)
+			f := newFixture(t, d, fixtureOpts{})
+			f.tick()
+			tx := f.pay(d.Token(devnet.USDT), f.watched, 8)
+			n := f.mine(1)
+			want := []chains.Transfer{f.expect(tx, f.watched, 8)}
+			var before []chains.Transfer
+			if tt.scanned {
+				f.tick()
+				f.mine(3)
+				before = want
+			}
+			cursor := f.cursor()
+			f.proxy.set(func(p *faultProxy) { tt.behind(p, n-1) })
+			_ = f.w.Tick(t.Context()) // the node that answered is behind: waiting is the right answer
+			if got, reorgs, _ := f.sink.snapshot(); len(reorgs) != 0 || !sameTransfers(got, before) || f.cursor() != cursor {
+				t.Fatalf("behind at %d: reorgs %v, reported %+v, cursor %d; want no reorg, %+v and the cursor left at %d",
+					n-1, reorgs, got, f.cursor(), before, cursor)
+			}
+			f.proxy.set(func(p *faultProxy) { p.hideAbove, p.logsBehind = 0, 0 })
+			f.tick()
+			if got, reorgs, _ := f.sink.snapshot(); len(reorgs) != 0 || !sameTransfers(got, want) {
+				t.Fatalf("reorgs %v, reported %+v; want no reorg and the transfer once", reorgs, got)
+			}
+			if f.cursor() != f.head() {
+				t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
+			}
+		})
+	}
+}
+
+// TestEndpointWithoutBatches: an endpoint that refuses batch requests is
+// asked for logs one call at a time, and nothing is missed.
+func TestEndpointWithoutBatches(t *testing.T) {
 	t.Parallel()
 	d := startDevnet(t)
 	f := newFixture(t, d, fixtureOpts{})
+	f.proxy.set(func(p *faultProxy) { p.noBatch = true })
 	f.tick()
-	tx := f.pay(d.Token(devnet.USDT), f.watched, 8)
-	n := f.mine(1)
+	tx := f.pay(d.Token(devnet.USDT), f.watched, 10)
+	f.mine(1)
 	f.tick()
-	f.mine(3)
-	f.proxy.set(func(p *faultProxy) { p.hideAbove = n - 1 })
-	_ = f.w.Tick(t.Context()) // the endpoint is behind: waiting is the right answer
-	if _, reorgs, _ := f.sink.snapshot(); len(reorgs) != 0 || f.cursor() != n {
-		t.Fatalf("with block %d missing: reorgs %v, cursor %d; want none and the cursor left at %d", n, reorgs, f.cursor(), n)
-	}
-	f.proxy.set(func(p *faultProxy) { p.hideAbove = 0 })
+	f.mine(1)
 	f.tick()
-	got, reorgs, _ := f.sink.snapshot()
-	if len(reorgs) != 0 || !sameTransfers(got, []chains.Transfer{f.expect(tx, f.watched, 8)}) {
-		t.Fatalf("reorgs %v, reported %+v; want no reorg and the transfer once", reorgs, got)
+	if got, _, _ := f.sink.snapshot(); !sameTransfers(got, []chains.Transfer{f.expect(tx, f.watched, 10)}) {
+		t.Fatalf("reported %+v, want the transfer once", got)
 	}
 	if f.cursor() != f.head() {
 		t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
