@@ -8,7 +8,11 @@
 // downtime resumes with no gap. A WebSocket newHeads subscription, where the
 // chain has one, only wakes the loop early. Every scanned block whose hash
 // the watcher keeps is compared with the canonical chain on the next pass,
-// so a reorg is found, reported to the Sink and rescanned.
+// so a reorg is found, reported to the Sink and rescanned. An endpoint that
+// answers from a node behind the head it gave (a load balancer's lagging
+// backend) is waited for: a block it does not have is no reorg, and logs
+// are read in one request with the range's last block, so an answer that
+// leaves the last blocks out never moves the cursor past them.
 //
 // One replica scans a chain at a time, under a lease with a fencing token:
 // a cursor write with a stale token is refused by the store, so a replica
