@@ -12,7 +12,8 @@
 // answers from a node behind the head it gave (a load balancer's lagging
 // backend) is waited for: a block it does not have is no reorg, and logs
 // are read in one request with the range's last block, so an answer that
-// leaves the last blocks out never moves the cursor past them.
+// leaves the last blocks out does not move the cursor past them (where the
+// load balancer sends a whole request to one backend, as most do).
 //
 // One replica scans a chain at a time, under a lease with a fencing token:
 // a cursor write with a stale token is refused by the store, so a replica

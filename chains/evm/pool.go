@@ -100,9 +100,9 @@ type endpoint struct {
 	health
 	head         uint64 // from the last probe
 	chainChecked bool
-	// noBatch is set once the endpoint refused a batch request: it is then
-	// asked one call at a time.
-	noBatch atomic.Bool
+	// noBatchUntil (unix ns) is set when the endpoint refused a batch
+	// request: until then it is asked one call at a time.
+	noBatchUntil atomic.Int64
 }
 
 // health is what ranks an endpoint.

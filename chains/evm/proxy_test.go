@@ -42,11 +42,13 @@ type faultProxy struct {
 	// backend: logs above it left out without an error, blocks above it
 	// null. Other requests see the whole chain. 0: none.
 	logsBehind uint64
-	noBatch    bool // answer every batch request with one error, as providers that take no batches do
-	ranges     []logRange
-	calls      map[string]int
-	unblock    chan struct{}
-	closeOnce  sync.Once
+	// noBatch answers every batch request as providers that take no
+	// batches do: "one" with one error, "each" with an error per call.
+	noBatch   string
+	ranges    []logRange
+	calls     map[string]int
+	unblock   chan struct{}
+	closeOnce sync.Once
 }
 
 // logRange is one eth_getLogs request the proxy saw.
@@ -146,9 +148,20 @@ func (p *faultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	behind, noBatch := p.logsBehind, p.noBatch
 	p.mu.Unlock()
-	if !single && noBatch {
+	const refusal = `{"code":-32600,"message":"batch requests are not supported"}`
+	switch {
+	case single || noBatch == "":
+	case noBatch == "one":
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}`)
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":`+refusal+`}`)
+		return
+	default:
+		resps := make([]*rpcResponse, len(batch))
+		for i, req := range batch {
+			resps[i] = &rpcResponse{JSONRPC: "2.0", ID: req.ID, Error: json.RawMessage(refusal)}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resps)
 		return
 	}
 	if !slices.ContainsFunc(batch, func(r rpcRequest) bool { return r.Method == "eth_getLogs" }) {

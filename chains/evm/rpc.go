@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -98,9 +99,15 @@ func logsArg(q ethereum.FilterQuery) map[string]any {
 	}
 }
 
+// noBatchFor is how long an endpoint that refused a batch request is asked
+// one call at a time before batches are tried again: a refusal may be a
+// passing one (a quota answered as one error).
+const noBatchFor = 10 * time.Minute
+
 // batchRefused reports whether a batch request failed because the endpoint
 // does not take batches: it answered with something other than a list of
-// answers, left calls unanswered, or refused the request as such.
+// answers, left calls unanswered, refused the request as such, or refused
+// every call as an invalid request or an unknown method.
 func batchRefused(err error, batch []rpc.BatchElem) bool {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -114,7 +121,13 @@ func batchRefused(err error, batch []rpc.BatchElem) bool {
 	case err != nil:
 		return false
 	}
-	return slices.ContainsFunc(batch, func(b rpc.BatchElem) bool { return errors.Is(b.Error, rpc.ErrMissingBatchResponse) })
+	if slices.ContainsFunc(batch, func(b rpc.BatchElem) bool { return errors.Is(b.Error, rpc.ErrMissingBatchResponse) }) {
+		return true
+	}
+	return !slices.ContainsFunc(batch, func(b rpc.BatchElem) bool {
+		var re rpc.Error
+		return !errors.As(b.Error, &re) || (re.ErrorCode() != -32600 && re.ErrorCode() != -32601)
+	})
 }
 
 // logsThrough returns the logs of q, a range ending at block end, and asks
@@ -126,7 +139,7 @@ func batchRefused(err error, batch []rpc.BatchElem) bool {
 // block at that height, errChainMoved. An endpoint that refuses batch
 // requests is asked for the logs alone from then on.
 func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *header) ([]types.Log, error) {
-	if c.ep.noBatch.Load() {
+	if c.p.clock().UnixNano() < c.ep.noBatchUntil.Load() {
 		return c.logs(ctx, q)
 	}
 	var out []types.Log
@@ -139,25 +152,26 @@ func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *head
 	err := c.ep.rpc.BatchCallContext(callCtx, batch)
 	cancel()
 	if batchRefused(err, batch) {
-		c.p.log.Warn("rpc endpoint refuses batch requests; logs are read without the check of the node's height",
-			"endpoint", c.ep.index, "host", c.ep.host)
-		c.ep.noBatch.Store(true)
+		c.p.log.Warn("rpc endpoint refused a batch request; logs are read without the check of the node's height for a while",
+			"endpoint", c.ep.index, "host", c.ep.host, "for", noBatchFor.String())
+		c.ep.noBatchUntil.Store(c.p.clock().Add(noBatchFor).UnixNano())
 		return c.logs(ctx, q)
 	}
 	if err != nil {
 		return nil, c.ep.sanitize(err)
 	}
-	for _, b := range batch {
-		if b.Error != nil {
-			return nil, c.ep.sanitize(b.Error)
-		}
-	}
-	switch {
+	// The block first: a node without it may also refuse the logs, as
+	// beyond its head, which is no reason to shrink the range.
+	switch logsErr, blockErr := batch[0].Error, batch[1].Error; {
+	case blockErr != nil:
+		return nil, c.ep.sanitize(blockErr)
 	case h == nil:
-		return nil, fmt.Errorf("logs up to block %d: the node that answered does not have it: %w", end.Number, errBehind)
+		return nil, fmt.Errorf("logs up to block %d: the node that answered does not have it: %w: %w", end.Number, errNotFound, errBehind)
 	case h.Hash != end.Hash:
 		return nil, final(fmt.Errorf("logs up to block %d: the node that answered has block %s there, not %s: %w",
 			end.Number, h.Hash, end.Hash, errChainMoved))
+	case logsErr != nil:
+		return nil, c.ep.sanitize(logsErr)
 	}
 	return out, nil
 }
@@ -311,6 +325,7 @@ var rangeLimitPhrases = []string{
 	"too many",
 	"exceed",
 	"response size",
+	"response too large", // geth's -32003 for a batch answer over its size cap
 	"result window",
 	"query timeout",
 	"is limited to",

@@ -46,10 +46,11 @@ var ErrNotLeader = errors.New("another replica is watching this chain")
 // continues the cursor. The watcher checks for a reorg and scans again.
 var errChainMoved = errors.New("the chain changed during the scan")
 
-// errBehind means the RPC head is below the cursor and nothing the watcher
-// kept says the chain was reorganised: the endpoint is behind. The watcher
-// waits for it.
-var errBehind = errors.New("the RPC head is below the cursor")
+// errBehind means the endpoints are behind the chain the watcher scanned:
+// their head is below the cursor with nothing kept saying the chain was
+// reorganised, or the node that answered lacks a block at or below the
+// head it gave. The watcher waits for them.
+var errBehind = errors.New("the rpc endpoints are behind")
 
 // errNoTag means the endpoint does not know the "finalized" or "safe" tag.
 var errNoTag = errors.New("block tag not supported")
@@ -153,6 +154,7 @@ type Watcher struct {
 	cur         *Cursor   // loaded under the lease; nil until then
 	scannedTime uint64    // timestamp of cur.Head, 0 when unknown
 	tokensOK    bool      // decimals checked
+	behind      int       // passes in a row that found the endpoints behind
 	noTagWarned map[string]bool
 }
 
@@ -294,6 +296,10 @@ func (w *Watcher) followHeads(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
+// behindWarnEvery is how many passes in a row the endpoints may be behind
+// before the watcher logs it, and again every so many passes.
+const behindWarnEvery = 10
+
 // wsDialTimeout bounds the WebSocket handshake and the eth_subscribe call,
 // so an endpoint that accepts connections and never answers does not hold
 // the reconnect loop. (The subscription outlives the call's context.)
@@ -386,10 +392,18 @@ func (w *Watcher) tick(ctx context.Context) (more bool, err error) {
 		}
 	}
 	w.observe(head)
-	if errors.Is(err, errBehind) {
-		w.log.Debug("rpc head below the cursor; waiting", "head", uint64(head.Number), "cursor", w.cur.Head.Number)
-	} else if err != nil {
+	switch {
+	case errors.Is(err, errBehind):
+		// A moment behind is common (a load balancer's backends); a chain
+		// that stays behind is logged, besides its lag metrics.
+		if w.behind++; w.behind%behindWarnEvery == 0 {
+			w.log.Warn("the rpc endpoints stay behind; waiting", "passes", w.behind,
+				"head", uint64(head.Number), "cursor", w.cur.Head.Number, "err", err)
+		}
+	case err != nil:
 		return false, err
+	default:
+		w.behind = 0
 	}
 	if cerr := w.confirm(ctx); cerr != nil {
 		return false, cerr
@@ -480,17 +494,15 @@ func (w *Watcher) headerAt(ctx context.Context, n uint64) (*header, error) {
 }
 
 // canonicalHash is a canonicalFunc over the pool. A height at or below the
-// head that the endpoint does not have is no verdict: the endpoint (or the
+// head that an endpoint does not have is no verdict: the endpoint (or the
 // backend a load balancer sent the call to) is behind the one that gave the
-// head, and a block taken for gone would revert real payments. It is
-// errBehind, and the watcher waits.
+// head, and a block taken for gone would revert real payments. The call
+// goes to the other endpoints, and when none has the block it is
+// errBehind: the watcher waits.
 func (w *Watcher) canonicalHash(ctx context.Context, n uint64) (common.Hash, error) {
 	var hash common.Hash
 	err := w.pool.do(ctx, "block "+strconv.FormatUint(n, 10), func(ctx context.Context, c conn) error {
 		h, err := c.headerAt(ctx, n)
-		if errors.Is(err, errNotFound) {
-			return final(err)
-		}
 		if err != nil {
 			return err
 		}
@@ -498,7 +510,7 @@ func (w *Watcher) canonicalHash(ctx context.Context, n uint64) (common.Hash, err
 		return nil
 	})
 	if errors.Is(err, errNotFound) {
-		return common.Hash{}, fmt.Errorf("block %d: %w", n, errBehind)
+		return common.Hash{}, fmt.Errorf("%w: %w", err, errBehind)
 	}
 	return hash, err
 }

@@ -379,24 +379,30 @@ func TestLaggingBackend(t *testing.T) {
 	}
 }
 
-// TestEndpointWithoutBatches: an endpoint that refuses batch requests is
-// asked for logs one call at a time, and nothing is missed.
+// TestEndpointWithoutBatches: an endpoint that refuses batch requests, with
+// one error or an error per call, is asked for logs one call at a time, and
+// nothing is missed.
 func TestEndpointWithoutBatches(t *testing.T) {
 	t.Parallel()
-	d := startDevnet(t)
-	f := newFixture(t, d, fixtureOpts{})
-	f.proxy.set(func(p *faultProxy) { p.noBatch = true })
-	f.tick()
-	tx := f.pay(d.Token(devnet.USDT), f.watched, 10)
-	f.mine(1)
-	f.tick()
-	f.mine(1)
-	f.tick()
-	if got, _, _ := f.sink.snapshot(); !sameTransfers(got, []chains.Transfer{f.expect(tx, f.watched, 10)}) {
-		t.Fatalf("reported %+v, want the transfer once", got)
-	}
-	if f.cursor() != f.head() {
-		t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
+	for _, refusal := range []string{"one", "each"} {
+		t.Run(refusal, func(t *testing.T) {
+			t.Parallel()
+			d := startDevnet(t)
+			f := newFixture(t, d, fixtureOpts{})
+			f.proxy.set(func(p *faultProxy) { p.noBatch = refusal })
+			f.tick()
+			tx := f.pay(d.Token(devnet.USDT), f.watched, 10)
+			f.mine(1)
+			f.tick()
+			f.mine(1)
+			f.tick()
+			if got, _, _ := f.sink.snapshot(); !sameTransfers(got, []chains.Transfer{f.expect(tx, f.watched, 10)}) {
+				t.Fatalf("reported %+v, want the transfer once", got)
+			}
+			if f.cursor() != f.head() {
+				t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
+			}
+		})
 	}
 }
 
