@@ -137,7 +137,7 @@ func batchRefused(err error, batch []rpc.BatchElem) bool {
 // out without an error: the block in the same answer shows that the node
 // that answered had them. Without it the error is errBehind; with another
 // block at that height, errChainMoved. An endpoint that refuses batch
-// requests is asked for the logs alone from then on.
+// requests is asked for the logs alone for noBatchFor.
 func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *header) ([]types.Log, error) {
 	if c.p.clock().UnixNano() < c.ep.noBatchUntil.Load() {
 		return c.logs(ctx, q)
