@@ -45,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		transfers:  counter("transfers_total", "Transfer logs to watched addresses reported to the sink (again after a reorg or a retry)."),
 		reorgs:     counter("reorgs_total", "Reorgs found below the cursor."),
 		rpcErrors: counter("rpc_errors_total",
-			"Failed RPC calls by endpoint index in the chain's URL list and kind (timeout, transport, rpc, limit, not_found, lagging, forked, chain_id).",
+			"Failed RPC calls by endpoint index in the chain's URL list and kind (timeout, transport, rpc, limit, not_found, lagging, forked, chain_id, batch).",
 			"endpoint", "kind"),
 	}
 	for _, c := range []prometheus.Collector{m.head, m.scanned, m.confirmed, m.lagBlocks, m.lagSeconds, m.rangeSize, m.leader, m.transfers, m.reorgs, m.rpcErrors} {

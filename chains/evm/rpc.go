@@ -155,6 +155,7 @@ func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *head
 		c.p.log.Warn("rpc endpoint refused a batch request; logs are read without the check of the node's height for a while",
 			"endpoint", c.ep.index, "host", c.ep.host, "for", noBatchFor.String())
 		c.ep.noBatchUntil.Store(c.p.clock().Add(noBatchFor).UnixNano())
+		c.p.count(c.ep, kindBatch)
 		return c.logs(ctx, q)
 	}
 	if err != nil {
@@ -287,6 +288,7 @@ const (
 	kindLagging   errorKind = "lagging"   // behind the best head (probe)
 	kindForked    errorKind = "forked"    // a block hash other than the majority's (probe)
 	kindChainID   errorKind = "chain_id"  // the endpoint serves another chain
+	kindBatch     errorKind = "batch"     // the endpoint refused a batch request
 )
 
 // classify returns the kind of an error from an endpoint call made under

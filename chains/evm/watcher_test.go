@@ -402,6 +402,10 @@ func TestEndpointWithoutBatches(t *testing.T) {
 			if f.cursor() != f.head() {
 				t.Fatalf("cursor %d, head %d", f.cursor(), f.head())
 			}
+			// Refused once, then asked one call at a time.
+			if n := f.counter("stablegate_evm_rpc_errors_total", map[string]string{"endpoint": "0", "kind": "batch"}); n != 1 {
+				t.Fatalf("rpc_errors_total{kind=batch} = %v, want 1", n)
+			}
 		})
 	}
 }
