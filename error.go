@@ -77,3 +77,9 @@ func ErrorCodeOf(err error) ErrorCode {
 
 // IsCode reports whether err carries the given code.
 func IsCode(err error, code ErrorCode) bool { return ErrorCodeOf(err) == code }
+
+// HasReason reports whether err is a domain error with the given reason.
+func HasReason(err error, reason string) bool {
+	e := ErrorOf(err)
+	return e != nil && e.Reason == reason
+}

@@ -186,7 +186,7 @@ func TestSlugsAreUniqueAcrossMerchants(t *testing.T) {
 			switch {
 			case err == nil:
 				won++
-			case sg.ErrorOf(err) == nil || sg.ErrorOf(err).Reason != "slug_taken":
+			case !sg.HasReason(err, "slug_taken"):
 				t.Errorf("claim: %v", err)
 			}
 		}()
@@ -372,7 +372,7 @@ func TestOpenMaxUsesConcurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				opened[co.ID] = true
-			case sg.ErrorOf(err) != nil && sg.ErrorOf(err).Reason == "link_exhausted":
+			case sg.HasReason(err, "link_exhausted"):
 				exhausted++
 			default:
 				t.Errorf("open: %v", err)

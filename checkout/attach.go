@@ -32,7 +32,7 @@ func (s *Settler) ListPayments(ctx context.Context, merchantID string, f store.P
 func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
 	for range maxCASRetries {
 		c, err := s.attach(ctx, merchantID, paymentID, checkoutID)
-		if hasReason(err, "payment_changed") {
+		if sg.HasReason(err, "payment_changed") {
 			continue // attached, or reverted, meanwhile: judge it again
 		}
 		return c, err

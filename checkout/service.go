@@ -38,7 +38,7 @@ func (s *Service) reserve(ctx context.Context, m *sg.Merchant, wallets []*sg.Wal
 		}
 		sp := store.Space{MerchantID: c.MerchantID, Chain: chain.ID, Contract: tok.Contract, Address: wallet.Address}
 		al, err := s.alloc.Allocate(ctx, sp, w, c.ID, now, until)
-		if sg.ErrorOf(err) != nil && sg.ErrorOf(err).Reason == "fingerprint_space_exhausted" {
+		if sg.HasReason(err, "fingerprint_space_exhausted") {
 			continue
 		}
 		if err != nil {
@@ -128,7 +128,7 @@ func (s *Service) update(ctx context.Context, merchantID, id string, change func
 			evt = newEvent(c, typ, now)
 		}
 		err = s.store.UpdateCheckout(ctx, c, old, evt)
-		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+		if sg.HasReason(err, "checkout_changed") {
 			continue
 		}
 		if err != nil {
@@ -182,7 +182,7 @@ func (s *Service) SelectMethod(ctx context.Context, merchantID, id string, pm sg
 			return nil, err
 		}
 		err = s.store.UpdateCheckout(ctx, c, c.Status, nil)
-		if e := sg.ErrorOf(err); e != nil && e.Reason == "checkout_changed" {
+		if sg.HasReason(err, "checkout_changed") {
 			s.releaseMethod(c, pm)
 			continue
 		}

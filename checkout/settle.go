@@ -489,7 +489,7 @@ func (s *Settler) seen(ctx context.Context, chainID string, m Match) error {
 // replica that took over the chain) changes a reverted payment, so the
 // transfer is settled.
 func settledElsewhere(err error) error {
-	if hasReason(err, "payment_changed") {
+	if sg.HasReason(err, "payment_changed") {
 		return nil
 	}
 	return err
@@ -546,18 +546,12 @@ func (s *Settler) onCheckout(ctx context.Context, merchantID, checkoutID string,
 			evt = newEvent(c, typ, now)
 		}
 		err = s.store.Apply(ctx, store.Change{MerchantID: merchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, PaymentWas: was, Event: evt})
-		if hasReason(err, "checkout_changed") {
+		if sg.HasReason(err, "checkout_changed") {
 			continue
 		}
 		return err
 	}
 	return sg.Errorf(sg.ECONFLICT, "checkout_busy", "", "checkout %s kept changing", checkoutID)
-}
-
-// hasReason reports whether err is a Stablegate error with the reason.
-func hasReason(err error, reason string) bool {
-	e := sg.ErrorOf(err)
-	return e != nil && e.Reason == reason
 }
 
 // Confirmed settles the chain's pending payments that satisfy their
@@ -630,7 +624,7 @@ func (s *Settler) confirmPending(ctx context.Context, chain *chains.Chain, h cha
 	} else {
 		err = s.confirm(ctx, p)
 	}
-	if hasReason(err, "payment_changed") {
+	if sg.HasReason(err, "payment_changed") {
 		// Another writer (a replica that took over the chain, a reorg)
 		// changed it since it was read: the next round judges it again.
 		return false, nil
@@ -775,7 +769,7 @@ func (s *Settler) revertPending(ctx context.Context, chain string, ref store.Pen
 		}
 		err = s.revert(ctx, p)
 		switch {
-		case hasReason(err, "payment_changed"):
+		case sg.HasReason(err, "payment_changed"):
 			continue
 		case sg.IsCode(err, sg.ENOTFOUND):
 			return nil // its checkout is gone
@@ -822,7 +816,7 @@ func (s *Settler) revert(ctx context.Context, p *sg.Payment) error {
 			c.PaidWith, c.AmountDue, c.AmountReceived = nil, "", ""
 		}
 		err = s.store.Apply(ctx, store.Change{MerchantID: p.MerchantID, Livemode: c.Livemode, Checkout: c, OldStatus: old, Payment: p, PaymentWas: was, Event: evt})
-		if hasReason(err, "checkout_changed") {
+		if sg.HasReason(err, "checkout_changed") {
 			continue
 		}
 		return err

@@ -193,7 +193,7 @@ func TestUpdateCheckoutConcurrentWriters(t *testing.T) {
 				t.Fatalf("writers %d and %d both won", winner, i)
 			}
 			winner = i
-		case sg.ErrorOf(err) != nil && sg.ErrorOf(err).Reason == "checkout_changed":
+		case sg.HasReason(err, "checkout_changed"):
 		default:
 			t.Fatalf("writer %d: %v, want nil or checkout_changed", i, err)
 		}
