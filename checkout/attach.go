@@ -30,14 +30,12 @@ func (s *Settler) ListPayments(ctx context.Context, merchantID string, f store.P
 // others fail with conflict "payment_already_attached" (or "payment_busy"
 // when it kept changing).
 func (s *Settler) Attach(ctx context.Context, merchantID, paymentID, checkoutID string) (*sg.Checkout, error) {
-	for range maxCASRetries {
-		c, err := s.attach(ctx, merchantID, paymentID, checkoutID)
-		if sg.HasReason(err, "payment_changed") {
-			continue // attached, or reverted, meanwhile: judge it again
-		}
-		return c, err
-	}
-	return nil, sg.Errorf(sg.ECONFLICT, "payment_busy", "", "payment %s kept changing", paymentID)
+	var c *sg.Checkout
+	err := onPayment(paymentID, func() (err error) {
+		c, err = s.attach(ctx, merchantID, paymentID, checkoutID)
+		return err
+	})
+	return c, err
 }
 
 // attach is one attempt of Attach, from one reading of the payment.

@@ -757,7 +757,7 @@ func (s *Settler) Reorg(ctx context.Context, chain string, fromHeight uint64) er
 // revertPending reverts the payment of a pending entry if it is still
 // pending, reading it again when another writer changed it meanwhile.
 func (s *Settler) revertPending(ctx context.Context, chain string, ref store.PendingRef) error {
-	for range maxCASRetries {
+	return onPayment(ref.PaymentID, func() error {
 		p, err := s.store.Payment(ctx, ref.MerchantID, ref.PaymentID)
 		switch {
 		case sg.IsCode(err, sg.ENOTFOUND):
@@ -769,16 +769,25 @@ func (s *Settler) revertPending(ctx context.Context, chain string, ref store.Pen
 		}
 		err = s.revert(ctx, p)
 		switch {
-		case sg.HasReason(err, "payment_changed"):
-			continue
 		case sg.IsCode(err, sg.ENOTFOUND):
 			return nil // its checkout is gone
 		case err == nil:
 			s.Observe(chain, "reverted")
 		}
 		return err
+	})
+}
+
+// onPayment runs attempt, which reads a payment and changes it, again while
+// it fails with conflict "payment_changed": another writer changed the
+// payment after attempt read it, and the next attempt judges it anew.
+func onPayment(paymentID string, attempt func() error) error {
+	for range maxCASRetries {
+		if err := attempt(); !sg.HasReason(err, "payment_changed") {
+			return err
+		}
 	}
-	return sg.Errorf(sg.ECONFLICT, "payment_busy", "", "payment %s kept changing", ref.PaymentID)
+	return sg.Errorf(sg.ECONFLICT, "payment_busy", "", "payment %s kept changing", paymentID)
 }
 
 // revert marks a pending payment, as read from the store, reverted and
