@@ -60,6 +60,17 @@ func (c conn) call(ctx context.Context, result any, method string, args ...any) 
 	return nil
 }
 
+// batch sends calls in one request, like call; each call's own error is in
+// its element, not sanitized.
+func (c conn) batch(ctx context.Context, calls []rpc.BatchElem) error {
+	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
+	defer cancel()
+	if err := c.ep.rpc.BatchCallContext(ctx, calls); err != nil {
+		return c.ep.sanitize(err)
+	}
+	return nil
+}
+
 // header returns the block at n: a height, or rpc.LatestBlockNumber,
 // SafeBlockNumber or FinalizedBlockNumber.
 func (c conn) header(ctx context.Context, n rpc.BlockNumber) (*header, error) {
@@ -148,9 +159,7 @@ func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *head
 		{Method: "eth_getLogs", Args: []any{logsArg(q)}, Result: &out},
 		{Method: "eth_getBlockByNumber", Args: []any{rpc.BlockNumber(end.Number), false}, Result: &h},
 	}
-	callCtx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
-	err := c.ep.rpc.BatchCallContext(callCtx, batch)
-	cancel()
+	err := c.batch(ctx, batch)
 	if batchRefused(err, batch) {
 		c.p.log.Warn("rpc endpoint refused a batch request; logs are read without the check of the node's height for a while",
 			"endpoint", c.ep.index, "host", c.ep.host, "for", noBatchFor.String())
@@ -159,7 +168,7 @@ func (c conn) logsThrough(ctx context.Context, q ethereum.FilterQuery, end *head
 		return c.logs(ctx, q)
 	}
 	if err != nil {
-		return nil, c.ep.sanitize(err)
+		return nil, err
 	}
 	// The block first: a node without it may also refuse the logs, as
 	// beyond its head, which is no reason to shrink the range.
