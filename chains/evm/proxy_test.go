@@ -205,11 +205,16 @@ func answerAt(req rpcRequest, resp *rpcResponse, height uint64) {
 		}
 		resp.Result, _ = json.Marshal(kept)
 	case "eth_getBlockByNumber":
-		var n hexutil.Uint64
-		if len(req.Params) > 0 && json.Unmarshal(req.Params[0], &n) == nil && uint64(n) > height {
+		if blockAbove(req, height) {
 			resp.Result = json.RawMessage("null")
 		}
 	}
+}
+
+// blockAbove reports whether req asks for a block by a number above height.
+func blockAbove(req rpcRequest, height uint64) bool {
+	var n hexutil.Uint64
+	return req.Method == "eth_getBlockByNumber" && len(req.Params) > 0 && json.Unmarshal(req.Params[0], &n) == nil && uint64(n) > height
 }
 
 func (p *faultProxy) handle(req rpcRequest) (*rpcResponse, error) {
@@ -217,11 +222,8 @@ func (p *faultProxy) handle(req rpcRequest) (*rpcResponse, error) {
 	p.calls[req.Method]++
 	limit, lag, forkHash, logHash, noTags, hideAbove := p.limit, p.lag, p.forkHash, p.logHash, p.noTags, p.hideAbove
 	p.mu.Unlock()
-	if req.Method == "eth_getBlockByNumber" && hideAbove > 0 && len(req.Params) > 0 {
-		var n hexutil.Uint64
-		if json.Unmarshal(req.Params[0], &n) == nil && uint64(n) > hideAbove {
-			return &rpcResponse{JSONRPC: "2.0", ID: req.ID, Result: json.RawMessage("null")}, nil
-		}
+	if hideAbove > 0 && blockAbove(req, hideAbove) {
+		return &rpcResponse{JSONRPC: "2.0", ID: req.ID, Result: json.RawMessage("null")}, nil
 	}
 
 	switch req.Method {
